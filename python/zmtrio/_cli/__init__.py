@@ -1,0 +1,89 @@
+"""The ``zmtrio`` command line (also ``python -m zmtrio``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zmtrio", description="ZeroMQ for trio: tools.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    bench = commands.add_parser(
+        "bench",
+        help="measure throughput or latency, side by side with pyzmq",
+        description=(
+            "Measure PUSH->PULL throughput or PAIR ping-pong latency with peers in separate "
+            "processes. With pyzmq installed (or --vs pyzmq) the same workload also runs on "
+            "pyzmq in the same run and each zmtrio row is given as a ratio: per-message "
+            "send/recv against zmq.asyncio, send_batch/recv_batch against blocking pyzmq."
+        ),
+    )
+    bench.add_argument("--workload", choices=["throughput", "latency"], default="throughput")
+    bench.add_argument("--transport", choices=["tcp", "ipc", "inproc"], default="tcp")
+    bench.add_argument("--size", type=int, default=64, help="message size in bytes (64)")
+    bench.add_argument("--count", type=_positive, default=300_000, help="messages (300000)")
+    mode = bench.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--batch",
+        type=_positive,
+        metavar="N",
+        help="only send_batch/recv_batch, N messages per call (default: both APIs, N=1024)",
+    )
+    mode.add_argument("--per-message", action="store_true", help="only per-message send/recv")
+    bench.add_argument(
+        "--vs",
+        choices=["pyzmq", "none"],
+        default=None,
+        help="compare with pyzmq in the same run (default: when pyzmq is installed)",
+    )
+    bench.add_argument(
+        "--progress",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="progress bar on stderr (auto: when it is a terminal)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``zmtrio`` command line."""
+    args = _parser().parse_args(argv)
+    if args.command == "bench":
+        from ._bench import bench
+
+        if args.per_message:
+            modes = ["zmtrio"]
+        elif args.batch is not None:
+            modes = ["zmtrio-batch"]
+        else:
+            modes = ["zmtrio", "zmtrio-batch"]
+        versus = args.vs
+        if versus is None:
+            try:
+                import zmq  # noqa: F401
+            except ImportError:
+                versus = "none"
+            else:
+                versus = "pyzmq"
+        bench(
+            workload=args.workload,
+            transport=args.transport,
+            size=args.size,
+            count=args.count,
+            batch=args.batch or 1024,
+            modes=modes,
+            versus=versus,
+            show_progress=args.progress == "always"
+            or (args.progress == "auto" and sys.stderr.isatty()),
+            out=sys.stdout,
+        )

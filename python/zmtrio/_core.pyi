@@ -1,0 +1,128 @@
+"""Type stubs for the Rust extension ``zmtrio._core`` (built from ``rust/src/python.rs``).
+
+The engine is sans-IO: it never touches sockets, tasks or clocks. The trio layer feeds it the
+bytes that arrived, takes the bytes to write, and moves messages through :class:`Pipe` objects.
+A message is always a ``list[bytes]`` (one entry per frame); the trio layer converts other
+bytes-like objects before they reach a pipe.
+"""
+
+from typing import Any, Final, final
+
+__all__ = [
+    "EV_CANCEL",
+    "EV_ERROR",
+    "EV_PING",
+    "EV_READY",
+    "EV_SUBSCRIBE",
+    "Connection",
+    "Pipe",
+    "ProtocolError",
+    "z85_decode",
+    "z85_encode",
+]
+
+EV_READY: Final[int]
+"""``(EV_READY,)``: the handshake finished; peer metadata is now readable."""
+EV_PING: Final[int]
+"""``(EV_PING, ttl_deciseconds)``: the peer pinged us (the PONG is already queued)."""
+EV_SUBSCRIBE: Final[int]
+"""``(EV_SUBSCRIBE, topic)``: a SUBSCRIBE command arrived (ZMTP 3.1 peers)."""
+EV_CANCEL: Final[int]
+"""``(EV_CANCEL, topic)``: a CANCEL command arrived (ZMTP 3.1 peers)."""
+EV_ERROR: Final[int]
+"""``(EV_ERROR, reason)``: the peer sent ERROR; the connection is closed and must not retry."""
+
+class ProtocolError(Exception):
+    """The peer broke the protocol; the connection is dead.
+
+    ``args == (message: str, code: int)`` where ``code`` is libzmq's
+    ``ZMQ_PROTOCOL_ERROR_*`` value, as reported by the monitor.
+    """
+
+@final
+class Pipe:
+    """A bounded FIFO of messages between a socket and one peer (or two inproc sockets).
+
+    ``hwm`` is the high-water mark in messages; 0 means unbounded.
+    """
+
+    hwm: int
+    def __init__(self, hwm: int) -> None: ...
+    def __len__(self) -> int: ...
+    def try_push(self, msg: list[bytes]) -> int:
+        """Queue ``msg`` unless full; return -1 if full, else the new length (1: was empty)."""
+    def push(self, msg: list[bytes]) -> int:
+        """Queue ``msg`` ignoring the high-water mark; return the new length."""
+    def push_many(self, msgs: list[list[bytes]], limit: int) -> int:
+        """Queue messages from the front of ``msgs`` while below the high-water mark and fewer
+        than ``limit`` were taken; return how many were queued."""
+    def pop(self) -> list[bytes] | None:
+        """Take the oldest message, or ``None`` when empty."""
+    def pop_many(self, max_messages: int) -> list[list[bytes]]:
+        """Take up to ``max_messages`` of the oldest messages (possibly none)."""
+    def full(self) -> bool:
+        """Whether ``try_push`` would refuse now."""
+    def clear(self) -> int:
+        """Drop everything queued; return how many messages were dropped."""
+
+@final
+class Connection:
+    """One ZMTP 3.x connection's protocol state: greeting, NULL handshake, framing, commands.
+
+    Call order: construct; ``take_output`` and write what it returns (the greeting); then
+    each time bytes arrive, ``feed`` them and write whatever ``take_output`` returns.
+    """
+
+    def __init__(
+        self,
+        socket_type: int,
+        routing_id: bytes = b"",
+        max_msg_size: int = -1,
+    ) -> None:
+        """``socket_type`` is our own libzmq type number (0..10); ``routing_id`` goes in the
+        READY ``Identity`` property for REQ, DEALER and ROUTER; frames larger than
+        ``max_msg_size`` bytes (when >= 0) are a protocol error."""
+    def feed(self, data: bytes, inbound: Pipe) -> list[tuple[Any, ...]] | None:
+        """Consume bytes from the peer. Every complete message is pushed onto ``inbound``
+        (ignoring its high-water mark). Returns the events, if any, as ``(EV_READY,)`` or
+        ``(EV_*, value)`` tuples in arrival order, or ``None`` when nothing but messages arrived.
+
+        Raises :class:`ProtocolError` when the peer breaks the protocol; messages decoded
+        before the fault stay in ``inbound``. After an error or EV_ERROR, ``feed`` raises."""
+    def take_output(self, outbound: Pipe | None, max_bytes: int) -> bytes | None:
+        """Bytes to write now: pending protocol output (greeting, handshake, PONG, ...), then,
+        once ready, whole messages popped from ``outbound`` until about ``max_bytes`` (at
+        least one message). ``None`` when there is nothing to write."""
+    def send_ping(self, ttl_deciseconds: int) -> None:
+        """Queue a PING carrying the given TTL hint (only valid once ready)."""
+    def send_subscription(self, topic: bytes, subscribe: bool) -> None:
+        """Queue a (un)subscription: a SUBSCRIBE/CANCEL command to ZMTP 3.1 peers, a
+        ``0x01``/``0x00``-prefixed message to ZMTP 3.0 peers (only valid once ready)."""
+    def send_error(self, reason: bytes) -> None:
+        """Queue an ERROR command (at most 255 bytes of reason); the connection is then closed."""
+    @property
+    def ready(self) -> bool:
+        """Whether the handshake has finished."""
+    @property
+    def closed(self) -> bool:
+        """Whether the connection failed or was closed by ERROR."""
+    @property
+    def peer_minor(self) -> int:
+        """The peer's ZMTP minor version (0 or 1), once its greeting arrived; else -1."""
+    @property
+    def peer_socket_type(self) -> int:
+        """The peer's socket type number from READY (-1 before the handshake)."""
+    @property
+    def peer_routing_id(self) -> bytes:
+        """The peer's ``Identity`` property (empty if absent)."""
+    @property
+    def peer_properties(self) -> dict[str, bytes]:
+        """Every metadata property the peer's READY carried, by name as sent."""
+    def bytes_wanted(self) -> int:
+        """How many more bytes would complete the frame being decoded (0 if unknown)."""
+
+def z85_encode(data: bytes) -> bytes:
+    """Z85-encode ``data`` (its length must be a multiple of 4), raising ValueError otherwise."""
+
+def z85_decode(text: bytes) -> bytes:
+    """Decode Z85 ``text`` (length a multiple of 5), raising ValueError when it is invalid."""

@@ -1,0 +1,282 @@
+"""The per-connection engine: a reader and a writer task driving one Rust ``Connection``.
+
+Lifecycle of one tcp/ipc connection:
+
+1. the transport opens or accepts a stream and hands it to :meth:`Engine.run`;
+2. handshake: our greeting goes out at once, then bytes are fed until the peer is READY
+   (bounded by ``HANDSHAKE_IVL``);
+3. the peer's pipes are attached to the socket's routing (``Socket._connection_ready``);
+4. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
+   inbound pipe; the writer drains the outbound pipe into one buffer per wake;
+5. on EOF, a network error or a protocol error both tasks stop and ``run`` reports whether
+   the connection may be retried (libzmq retries disconnects, never protocol errors).
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, final
+
+import trio
+
+from . import _core
+from ._constants import EventType
+from ._options import SocketOption
+from ._peer import Peer
+from ._wakeup import Wakeup
+
+if TYPE_CHECKING:
+    from ._socket import Socket
+
+__all__ = ["Engine"]
+
+#: Bytes asked of the kernel per read, and the most a big frame may raise that to.
+RECV_SIZE: Final = 65536
+MAX_RECV_SIZE: Final = 4 * 1024 * 1024
+#: Bytes of messages the writer encodes per wake (at least one whole message).
+SEND_SIZE: Final = 256 * 1024
+
+#: Exceptions that mean "this connection is over", as opposed to bugs.
+_CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+class _Disconnected(Exception):
+    """The peer closed the stream or stopped answering heartbeats."""
+
+
+class _PeerRefused(Exception):
+    """The peer sent ERROR, or was refused by our routing (a second PAIR peer)."""
+
+
+@final
+class Engine:
+    """Runs one connection for ``socket``, carrying messages through ``peer``'s pipes."""
+
+    __slots__ = (
+        "_conn",
+        "_endpoint",
+        "_failure",
+        "_fd",
+        "_heartbeat_running",
+        "_last_rx",
+        "_nursery",
+        "_peer",
+        "_peer_ttl",
+        "_reader_wake",
+        "_socket",
+        "_stream",
+        "_writer_wake",
+    )
+
+    def __init__(
+        self, socket: Socket, stream: trio.SocketStream, fd: int, endpoint: str, peer: Peer
+    ) -> None:
+        self._socket = socket
+        self._stream = stream
+        self._fd = fd
+        self._endpoint = endpoint
+        self._peer = peer
+        options = socket._options
+        self._conn = _core.Connection(
+            int(socket.type),
+            options[SocketOption.ROUTING_ID],
+            options[SocketOption.MAXMSGSIZE],
+        )
+        self._writer_wake = Wakeup()
+        self._reader_wake = Wakeup()
+        self._failure: BaseException | None = None
+        self._nursery: trio.Nursery | None = None
+        self._last_rx = trio.current_time()
+        self._peer_ttl = math.inf
+        self._heartbeat_running = False
+
+    async def run(self) -> bool:
+        """Drive the connection until it ends; True if it may be retried."""
+        socket = self._socket
+        peer = self._peer
+        peer.out.on_readable = self._writer_wake.wake
+        peer.inp.on_writable = self._reader_wake.wake
+        attached = False
+        try:
+            await self._handshake()
+            if not socket._connection_ready(peer):
+                raise _PeerRefused("the socket takes no more peers")
+            attached = True
+            socket._emit(EventType.HANDSHAKE_SUCCEEDED, 0, self._endpoint)
+            await self._serve()
+            return True
+        except _core.ProtocolError as exc:
+            code = exc.args[1] if len(exc.args) > 1 else 0
+            if attached:
+                socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
+            else:
+                socket._emit(EventType.HANDSHAKE_FAILED_PROTOCOL, code, self._endpoint)
+            return False
+        except _PeerRefused:
+            socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
+            return False
+        except (_Disconnected, *_CONNECTION_LOST):
+            socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
+            return True
+        finally:
+            peer.out.detach_consumer()
+            peer.inp.detach_producer()
+            if attached:
+                socket._connection_lost(peer)
+            with trio.CancelScope(shield=True):
+                await self._stream.aclose()
+
+    async def _handshake(self) -> None:
+        """Exchange greetings and READY; messages that follow READY are already queued."""
+        timeout_ms = self._socket._options[SocketOption.HANDSHAKE_IVL]
+        with trio.move_on_after(timeout_ms / 1000 if timeout_ms > 0 else math.inf) as scope:
+            conn = self._conn
+            queue = self._peer.inp.queue
+            await self._flush()
+            while not conn.ready:
+                data = await self._stream.receive_some(RECV_SIZE)
+                if not data:
+                    raise _Disconnected("the peer closed during the handshake")
+                events = conn.feed(data, queue)
+                await self._flush()
+                if events is not None:
+                    self._handle_events(events)
+        if scope.cancelled_caught:
+            self._socket._emit(
+                EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint
+            )
+            raise _Disconnected("handshake timed out")
+
+    async def _flush(self) -> None:
+        """Write pending protocol output (greeting, handshake commands)."""
+        output = self._conn.take_output(None, 0)
+        if output is not None:
+            await self._stream.send_all(output)
+
+    def _handle_events(self, events: list[tuple[Any, ...]]) -> None:
+        for event in events:
+            kind = event[0]
+            if kind == _core.EV_PING:
+                value = event[1]
+                assert isinstance(value, int)
+                if value > 0:
+                    self._peer_ttl = value / 10
+                    self._start_heartbeat()
+                self._writer_wake.wake()
+            elif kind == _core.EV_ERROR:
+                value = event[1]
+                assert isinstance(value, bytes)
+                if value in (b"300", b"400", b"500"):
+                    self._socket._emit(EventType.HANDSHAKE_FAILED_AUTH, int(value), self._endpoint)
+                raise _PeerRefused(value.decode("ascii", "replace"))
+            # SUBSCRIBE/CANCEL mean nothing to PAIR, PUSH and PULL: libzmq ignores them too.
+
+    async def _serve(self) -> None:
+        """Run reader, writer (and heartbeats) until one of them ends the connection."""
+        options = self._socket._options
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._guard, self._write_loop)
+            if options[SocketOption.HEARTBEAT_IVL] > 0 or self._peer_ttl < math.inf:
+                self._start_heartbeat()
+            await self._guard(self._read_loop)
+        if self._failure is not None:
+            raise self._failure
+
+    def _start_heartbeat(self) -> None:
+        """Start the heartbeat task once the connection is served (idempotent)."""
+        if self._nursery is not None and not self._heartbeat_running:
+            self._heartbeat_running = True
+            self._nursery.start_soon(self._guard, self._heartbeat_loop)
+
+    async def _guard(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run one of the loops; the first to fail records why and stops the others."""
+        try:
+            await loop()
+        except (_core.ProtocolError, _Disconnected, _PeerRefused, *_CONNECTION_LOST) as exc:
+            if self._failure is None:
+                self._failure = exc
+        assert self._nursery is not None
+        self._nursery.cancel_scope.cancel()
+
+    async def _read_loop(self) -> None:
+        # hot path
+        conn = self._conn
+        inp = self._peer.inp
+        queue = inp.queue
+        receive_some = self._stream.receive_some
+        wait_for_room = self._reader_wake.wait
+        while True:
+            wanted = conn.bytes_wanted()
+            size = RECV_SIZE if wanted <= RECV_SIZE else min(wanted, MAX_RECV_SIZE)
+            data = await receive_some(size)
+            if not data:
+                raise _Disconnected("the peer closed the connection")
+            self._last_rx = trio.current_time()
+            was_empty = not len(queue)
+            events = conn.feed(data, queue)
+            if events is not None:
+                self._handle_events(events)
+            if was_empty and len(queue):
+                inp.on_readable()
+            hwm = queue.hwm
+            if hwm and len(queue) >= hwm:
+                inp.writer_blocked = True
+                while inp.writer_blocked:
+                    await wait_for_room()
+
+    async def _write_loop(self) -> None:
+        # hot path
+        conn = self._conn
+        out = self._peer.out
+        queue = out.queue
+        send_all = self._stream.send_all
+        wait_for_messages = self._writer_wake.wait
+        peer = self._peer
+        while True:
+            output = conn.take_output(queue, SEND_SIZE)
+            if output is None:
+                if conn.closed:
+                    raise _PeerRefused("connection closed by protocol")
+                await wait_for_messages()
+                continue
+            if out.writer_blocked:
+                out.consumed()
+            peer.flushing = True
+            try:
+                await send_all(output)
+            finally:
+                peer.flushing = False
+
+    async def _heartbeat_loop(self) -> None:
+        """libzmq heartbeats: PING every HEARTBEAT_IVL; drop the peer if nothing arrives
+        within HEARTBEAT_TIMEOUT of a PING, or within the TTL the peer's PINGs announce."""
+        options = self._socket._options
+        interval_ms = options[SocketOption.HEARTBEAT_IVL]
+        interval = interval_ms / 1000 if interval_ms > 0 else math.inf
+        timeout_ms = options[SocketOption.HEARTBEAT_TIMEOUT]
+        timeout = timeout_ms / 1000 if timeout_ms >= 0 else interval
+        ttl_deciseconds = options[SocketOption.HEARTBEAT_TTL] // 100
+        next_ping = trio.current_time() + interval
+        ping_sent_at = -math.inf
+        while True:
+            awaiting_pong = self._last_rx < ping_sent_at
+            deadline = min(
+                next_ping,
+                ping_sent_at + timeout if awaiting_pong else math.inf,
+                self._last_rx + self._peer_ttl,
+            )
+            await trio.sleep_until(deadline)
+            now = trio.current_time()
+            if self._last_rx < ping_sent_at and now >= ping_sent_at + timeout:
+                raise _Disconnected("no traffic within HEARTBEAT_TIMEOUT of a PING")
+            if now >= self._last_rx + self._peer_ttl:
+                raise _Disconnected("no traffic within the peer's heartbeat TTL")
+            if now >= next_ping:
+                self._conn.send_ping(ttl_deciseconds)
+                self._writer_wake.wake()
+                if self._last_rx >= ping_sent_at:
+                    ping_sent_at = now
+                next_ping = now + interval

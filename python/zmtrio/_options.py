@@ -1,0 +1,225 @@
+"""Socket options from one table: libzmq's id, value kind, default and who may set them.
+
+Attribute access (``sock.sndhwm``) and ``setsockopt``/``getsockopt`` both read this table,
+as pyzmq does. Values, units and defaults are libzmq's.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+from dataclasses import dataclass
+from typing import Final
+
+from ._constants import ENOTSUP, SocketType
+from ._errors import ZMQError
+
+__all__ = ["OPTIONS", "OPTIONS_BY_ID", "OptionSpec", "SocketOption", "validate"]
+
+
+class SocketOption(enum.IntEnum):
+    """Socket option ids, numbered as libzmq's ``ZMQ_*`` constants."""
+
+    ROUTING_ID = 5
+    SUBSCRIBE = 6
+    UNSUBSCRIBE = 7
+    SNDBUF = 11
+    RCVBUF = 12
+    RCVMORE = 13
+    EVENTS = 15
+    TYPE = 16
+    LINGER = 17
+    RECONNECT_IVL = 18
+    BACKLOG = 19
+    RECONNECT_IVL_MAX = 21
+    MAXMSGSIZE = 22
+    SNDHWM = 23
+    RCVHWM = 24
+    RCVTIMEO = 27
+    SNDTIMEO = 28
+    LAST_ENDPOINT = 32
+    ROUTER_MANDATORY = 33
+    TCP_KEEPALIVE = 34
+    TCP_KEEPALIVE_CNT = 35
+    TCP_KEEPALIVE_IDLE = 36
+    TCP_KEEPALIVE_INTVL = 37
+    IMMEDIATE = 39
+    XPUB_VERBOSE = 40
+    IPV6 = 42
+    MECHANISM = 43
+    PLAIN_SERVER = 44
+    PLAIN_USERNAME = 45
+    PLAIN_PASSWORD = 46
+    CURVE_SERVER = 47
+    CURVE_PUBLICKEY = 48
+    CURVE_SECRETKEY = 49
+    CURVE_SERVERKEY = 50
+    PROBE_ROUTER = 51
+    REQ_CORRELATE = 52
+    REQ_RELAXED = 53
+    CONFLATE = 54
+    ZAP_DOMAIN = 55
+    ROUTER_HANDOVER = 56
+    CONNECT_ROUTING_ID = 61
+    HANDSHAKE_IVL = 66
+    XPUB_NODROP = 69
+    XPUB_MANUAL = 71
+    XPUB_WELCOME_MSG = 72
+    HEARTBEAT_IVL = 75
+    HEARTBEAT_TTL = 76
+    HEARTBEAT_TIMEOUT = 77
+    XPUB_VERBOSER = 78
+    CONNECT_TIMEOUT = 79
+    ZAP_ENFORCE_DOMAIN = 93
+    XSUB_VERBOSE_UNSUBSCRIBE = 115
+
+
+_INT: Final = "int"
+_BYTES: Final = "bytes"
+_STR: Final = "str"
+
+_ALL_TYPES: Final = frozenset(SocketType)
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One row of the option table."""
+
+    option: SocketOption
+    kind: str
+    default: int | bytes | str
+    minimum: int = 0
+    maximum: int = 2**31 - 1
+    readable: bool = True
+    writable: bool = True
+    types: frozenset[SocketType] = _ALL_TYPES
+    built: bool = True
+    """False for options whose behaviour zmtrio does not implement yet: setting them raises
+    ``ENOTSUP`` instead of being silently ignored."""
+
+
+def _int(
+    option: SocketOption,
+    default: int,
+    minimum: int = 0,
+    *,
+    maximum: int = 2**31 - 1,
+    types: frozenset[SocketType] = _ALL_TYPES,
+    built: bool = True,
+) -> OptionSpec:
+    return OptionSpec(option, _INT, default, minimum, maximum, types=types, built=built)
+
+
+_O = SocketOption
+_T = SocketType
+_BOOL_MAX: Final = 1
+
+OPTIONS: Final[tuple[OptionSpec, ...]] = (
+    OptionSpec(_O.ROUTING_ID, _BYTES, b"", maximum=255),
+    OptionSpec(_O.SUBSCRIBE, _BYTES, b"", readable=False, types=frozenset({_T.SUB}), built=False),
+    OptionSpec(_O.UNSUBSCRIBE, _BYTES, b"", readable=False, types=frozenset({_T.SUB}), built=False),
+    _int(_O.SNDBUF, -1, -1),
+    _int(_O.RCVBUF, -1, -1),
+    OptionSpec(_O.RCVMORE, _INT, 0, writable=False),
+    OptionSpec(_O.EVENTS, _INT, 0, writable=False),
+    OptionSpec(_O.TYPE, _INT, 0, writable=False),
+    _int(_O.LINGER, -1, -1),
+    _int(_O.RECONNECT_IVL, 100, -1),
+    _int(_O.BACKLOG, 100),
+    _int(_O.RECONNECT_IVL_MAX, 0),
+    OptionSpec(_O.MAXMSGSIZE, _INT, -1, -1, 2**63 - 1),
+    _int(_O.SNDHWM, 1000),
+    _int(_O.RCVHWM, 1000),
+    _int(_O.RCVTIMEO, -1, -1),
+    _int(_O.SNDTIMEO, -1, -1),
+    OptionSpec(_O.LAST_ENDPOINT, _STR, "", writable=False),
+    _int(_O.ROUTER_MANDATORY, 0, maximum=_BOOL_MAX, types=frozenset({_T.ROUTER}), built=False),
+    _int(_O.TCP_KEEPALIVE, -1, -1, maximum=_BOOL_MAX),
+    _int(_O.TCP_KEEPALIVE_CNT, -1, -1),
+    _int(_O.TCP_KEEPALIVE_IDLE, -1, -1),
+    _int(_O.TCP_KEEPALIVE_INTVL, -1, -1),
+    _int(_O.IMMEDIATE, 0, maximum=_BOOL_MAX),
+    _int(_O.XPUB_VERBOSE, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB}), built=False),
+    _int(_O.IPV6, 0, maximum=_BOOL_MAX),
+    OptionSpec(_O.MECHANISM, _INT, 0, writable=False),
+    _int(_O.PLAIN_SERVER, 0, maximum=_BOOL_MAX, built=False),
+    OptionSpec(_O.PLAIN_USERNAME, _BYTES, b"", maximum=255, built=False),
+    OptionSpec(_O.PLAIN_PASSWORD, _BYTES, b"", maximum=255, built=False),
+    _int(_O.CURVE_SERVER, 0, maximum=_BOOL_MAX, built=False),
+    OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", maximum=40, built=False),
+    OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", maximum=40, built=False),
+    OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", maximum=40, built=False),
+    _int(
+        _O.PROBE_ROUTER,
+        0,
+        maximum=_BOOL_MAX,
+        types=frozenset({_T.ROUTER, _T.DEALER, _T.REQ}),
+        built=False,
+    ),
+    _int(_O.REQ_CORRELATE, 0, maximum=_BOOL_MAX, types=frozenset({_T.REQ}), built=False),
+    _int(_O.REQ_RELAXED, 0, maximum=_BOOL_MAX, types=frozenset({_T.REQ}), built=False),
+    _int(_O.CONFLATE, 0, maximum=_BOOL_MAX, built=False),
+    OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255, built=False),
+    _int(_O.ROUTER_HANDOVER, 0, maximum=_BOOL_MAX, types=frozenset({_T.ROUTER}), built=False),
+    OptionSpec(
+        _O.CONNECT_ROUTING_ID,
+        _BYTES,
+        b"",
+        maximum=255,
+        readable=False,
+        types=frozenset({_T.ROUTER}),
+        built=False,
+    ),
+    _int(_O.HANDSHAKE_IVL, 30_000),
+    _int(_O.XPUB_NODROP, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB, _T.PUB}), built=False),
+    _int(_O.XPUB_MANUAL, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB}), built=False),
+    OptionSpec(
+        _O.XPUB_WELCOME_MSG,
+        _BYTES,
+        b"",
+        maximum=2**31 - 1,
+        readable=False,
+        types=frozenset({_T.XPUB}),
+        built=False,
+    ),
+    _int(_O.HEARTBEAT_IVL, 0),
+    _int(_O.HEARTBEAT_TTL, 0, maximum=6_553_599),
+    _int(_O.HEARTBEAT_TIMEOUT, -1, -1),
+    _int(_O.XPUB_VERBOSER, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB}), built=False),
+    _int(_O.CONNECT_TIMEOUT, 0),
+    _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
+    _int(
+        _O.XSUB_VERBOSE_UNSUBSCRIBE, 0, maximum=_BOOL_MAX, types=frozenset({_T.XSUB}), built=False
+    ),
+)
+
+OPTIONS_BY_ID: Final[dict[int, OptionSpec]] = {spec.option: spec for spec in OPTIONS}
+
+
+def validate(spec: OptionSpec, socket_type: SocketType, value: object) -> int | bytes:
+    """Check ``value`` for ``spec`` on a socket of ``socket_type``; return it normalised.
+
+    Raises ``ZMQError(EINVAL)`` for a wrong type, range or socket type, as libzmq does, and
+    ``ZMQError(ENOTSUP)`` for an option zmtrio does not implement yet.
+    """
+    name = spec.option.name
+    if not spec.writable or socket_type not in spec.types:
+        raise ZMQError(errno.EINVAL, f"option {name} cannot be set on a {socket_type.name} socket")
+    if not spec.built:
+        raise ZMQError(ENOTSUP, f"option {name} is not implemented by zmtrio yet")
+    if spec.kind == _INT:
+        if not isinstance(value, int):  # bool is an int, as in pyzmq
+            raise ZMQError(errno.EINVAL, f"option {name} takes an int, not {value!r}")
+        value = int(value)
+        if not spec.minimum <= value <= spec.maximum:
+            raise ZMQError(
+                errno.EINVAL,
+                f"option {name} must be in [{spec.minimum}, {spec.maximum}], not {value}",
+            )
+        return value
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise ZMQError(errno.EINVAL, f"option {name} takes bytes, not {type(value).__name__}")
+    data = bytes(value)
+    if len(data) > spec.maximum:
+        raise ZMQError(errno.EINVAL, f"option {name} is at most {spec.maximum} bytes")
+    return data

@@ -1,0 +1,52 @@
+"""A peer as a socket's routing sees it: a pipe each way and what identifies it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, final
+
+from ._pipe import Pipe
+
+if TYPE_CHECKING:
+    from ._socket import Socket
+
+__all__ = ["Peer"]
+
+
+@final
+class Peer:
+    """One attached peer: ``out`` carries messages to it, ``inp`` messages from it.
+
+    The routing strategies keep their per-peer bookkeeping here (``attached``, ``in_ready``)
+    so the hot path does no dictionary look-ups.
+    """
+
+    __slots__ = (
+        "attached",
+        "endpoint",
+        "flushing",
+        "in_ready",
+        "inp",
+        "keep_attached",
+        "out",
+        "remote",
+        "routing_id",
+    )
+
+    def __init__(self, out: Pipe, inp: Pipe, endpoint: str) -> None:
+        self.out = out
+        self.inp = inp
+        self.endpoint = endpoint
+        self.routing_id = b""
+        #: Whether the routing strategies currently count this peer.
+        self.attached = False
+        #: Whether the fair-queue has this peer in its ready ring.
+        self.in_ready = False
+        #: Whether an engine is writing a buffer taken from ``out`` (linger waits for it).
+        self.flushing = False
+        #: A connect endpoint's peer stays attached between connections (IMMEDIATE off).
+        self.keep_attached = False
+        #: For inproc: the other socket and its view of this link.
+        self.remote: tuple[Socket, Peer] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Peer {self.endpoint} out={len(self.out.queue)} in={len(self.inp.queue)}>"

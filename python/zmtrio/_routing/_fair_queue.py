@@ -1,0 +1,80 @@
+"""Fair-queue: receive one message from each peer that has some, in turn (libzmq fq_t)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import final
+
+from .._peer import Peer
+
+__all__ = ["FairQueue"]
+
+
+@final
+class FairQueue:
+    """A ring of peers whose inbound pipe may hold messages.
+
+    A peer enters the ring when its pipe goes from empty to non-empty (``readable``) and
+    leaves it when found empty. A detached peer's messages that already arrived are still
+    delivered: a peer that sent and hung up loses nothing.
+    """
+
+    __slots__ = ("_ready",)
+
+    def __init__(self) -> None:
+        self._ready: deque[Peer] = deque()
+
+    def attach(self, peer: Peer) -> None:
+        """Start receiving from ``peer`` (messages may already be waiting)."""
+        if len(peer.inp.queue):
+            self.readable(peer)
+
+    def detach(self, peer: Peer) -> None:
+        """Nothing to do: the ring drops ``peer`` once its pipe is drained."""
+
+    def readable(self, peer: Peer) -> None:
+        """``peer``'s inbound pipe went from empty to non-empty."""
+        if not peer.in_ready:
+            peer.in_ready = True
+            self._ready.append(peer)
+
+    def recv(self) -> list[bytes] | None:
+        """Take the next message in fair order, or ``None`` if no peer has one."""
+        # hot path
+        ready = self._ready
+        while ready:
+            peer = ready[0]
+            inp = peer.inp
+            msg = inp.queue.pop()
+            if msg is None:
+                ready.popleft()
+                peer.in_ready = False
+                continue
+            if len(ready) > 1:
+                ready.rotate(-1)
+            if inp.writer_blocked:
+                inp.consumed()
+            return msg
+        return None
+
+    def recv_many(self, max_messages: int) -> list[list[bytes]]:
+        """Take up to ``max_messages`` messages, a run from each ready peer in turn."""
+        ready = self._ready
+        taken: list[list[bytes]] = []
+        while ready and len(taken) < max_messages:
+            peer = ready[0]
+            inp = peer.inp
+            batch = inp.queue.pop_many(max_messages - len(taken))
+            if not batch:
+                ready.popleft()
+                peer.in_ready = False
+                continue
+            taken.extend(batch)
+            ready.rotate(-1)
+            if inp.writer_blocked:
+                inp.consumed()
+        return taken
+
+    def has_message(self) -> bool:
+        """Whether ``recv`` would return a message now."""
+        return any(len(peer.inp.queue) for peer in self._ready)

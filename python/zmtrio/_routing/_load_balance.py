@@ -1,0 +1,80 @@
+"""Load-balance: send each message to the next attached peer that has room (libzmq lb_t)."""
+
+from __future__ import annotations
+
+from typing import final
+
+from .._peer import Peer
+
+__all__ = ["LoadBalance"]
+
+
+@final
+class LoadBalance:
+    """Round-robin over attached peers, skipping those whose pipe is at its high-water mark."""
+
+    __slots__ = ("_next", "_peers")
+
+    def __init__(self) -> None:
+        self._peers: list[Peer] = []
+        self._next = 0
+
+    def attach(self, peer: Peer) -> None:
+        """Start sending to ``peer``."""
+        self._peers.append(peer)
+
+    def detach(self, peer: Peer) -> None:
+        """Stop sending to ``peer``; what is queued for it stays with its pipe."""
+        index = self._peers.index(peer)
+        del self._peers[index]
+        if index < self._next:
+            self._next -= 1
+
+    def send(self, msg: list[bytes]) -> bool:
+        """Queue ``msg`` for the next peer with room; False if every peer is full (or none)."""
+        # hot path
+        peers = self._peers
+        count = len(peers)
+        for _ in range(count):
+            index = self._next
+            if index >= count:
+                index = 0
+            peer = peers[index]
+            self._next = index + 1
+            out = peer.out
+            queued = out.queue.try_push(msg)
+            if queued > 0:
+                if queued == 1:
+                    out.on_readable()
+                return True
+            out.writer_blocked = True
+        return False
+
+    def send_many(self, msgs: list[list[bytes]]) -> int:
+        """Queue messages from the front of ``msgs`` as ``send`` would; return how many."""
+        peers = self._peers
+        if len(peers) == 1:
+            # One peer: a single Rust call queues the whole prefix that fits.
+            out = peers[0].out
+            was_empty = not len(out.queue)
+            queued = out.queue.push_many(msgs, len(msgs))
+            if queued < len(msgs):
+                out.writer_blocked = True
+            if queued and was_empty:
+                out.on_readable()
+            return queued
+        sent = 0
+        for msg in msgs:
+            if not self.send(msg):
+                break
+            sent += 1
+        return sent
+
+    def writable(self) -> bool:
+        """Whether ``send`` would queue a message now."""
+        return any(not peer.out.queue.full() for peer in self._peers)
+
+    @property
+    def peers(self) -> list[Peer]:
+        """The attached peers, in round-robin order."""
+        return self._peers

@@ -1,0 +1,734 @@
+"""``Socket``: the public socket API over routing strategies, transports and engines."""
+
+from __future__ import annotations
+
+import errno
+import math
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, final
+
+import trio
+from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, checkpoint_if_cancelled
+
+from ._constants import (
+    DONTWAIT,
+    ENOTSUP,
+    EVENT_ALL,
+    POLLIN,
+    POLLOUT,
+    SNDMORE,
+    EventType,
+    SocketType,
+)
+from ._errors import Again, ZMQError
+from ._monitor import Event
+from ._options import OPTIONS, OPTIONS_BY_ID, SocketOption, validate
+from ._peer import Peer
+from ._pipe import Pipe
+from ._routing import ROUTING
+from ._transport import split_endpoint
+from ._transport._stream import Listener, accept_loop, connect_loop, listen, opener
+
+if TYPE_CHECKING:
+    from ._context import Context
+
+__all__ = ["Socket", "SocketStatistics"]
+
+#: A send or recv that completes at once yields to the scheduler every this many calls.
+_FAIRNESS_BATCH: Final = 64
+#: How often a lingering close re-checks whether everything was written (seconds).
+_LINGER_POLL: Final = 0.005
+
+BytesLike = bytes | bytearray | memoryview
+
+_COMPATIBLE: Final[dict[SocketType, frozenset[SocketType]]] = {
+    SocketType.PAIR: frozenset({SocketType.PAIR}),
+    SocketType.PUB: frozenset({SocketType.SUB, SocketType.XSUB}),
+    SocketType.SUB: frozenset({SocketType.PUB, SocketType.XPUB}),
+    SocketType.REQ: frozenset({SocketType.REP, SocketType.ROUTER}),
+    SocketType.REP: frozenset({SocketType.REQ, SocketType.DEALER}),
+    SocketType.DEALER: frozenset({SocketType.REP, SocketType.DEALER, SocketType.ROUTER}),
+    SocketType.ROUTER: frozenset({SocketType.REQ, SocketType.DEALER, SocketType.ROUTER}),
+    SocketType.PULL: frozenset({SocketType.PUSH}),
+    SocketType.PUSH: frozenset({SocketType.PULL}),
+    SocketType.XPUB: frozenset({SocketType.SUB, SocketType.XSUB}),
+    SocketType.XSUB: frozenset({SocketType.PUB, SocketType.XPUB}),
+}
+
+
+def _as_frame(data: object) -> bytes:
+    """A frame as immutable bytes: libzmq copies on send, so later edits can't leak."""
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError("str frames are not allowed: encode them to bytes first")
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    raise TypeError(f"a frame must be bytes-like, not {type(data).__name__}")
+
+
+def _as_message(frames: Iterable[object]) -> list[bytes]:
+    message = [_as_frame(frame) for frame in frames]
+    if not message:
+        raise ValueError("a message needs at least one frame")
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class SocketStatistics:
+    """A snapshot of a socket's queues, as ``Socket.statistics()`` returns it."""
+
+    peers: int
+    """Attached peers (connect endpoints count while they wait to connect)."""
+    queued_outbound: int
+    """Messages waiting in pipes to peers."""
+    queued_inbound: int
+    """Messages received and not yet taken by ``recv``."""
+
+
+@final
+class Socket:
+    """A ZeroMQ socket, made by :meth:`Context.socket`.
+
+    Example::
+
+        async with ctx.socket(zmtrio.PULL) as pull:
+            endpoint = await pull.bind("tcp://127.0.0.1:*")
+            async for frames in pull:
+                ...
+
+    Options are attributes (``sock.sndhwm = 10``) or ``setsockopt``/``getsockopt`` calls with
+    libzmq's names, units and defaults. Every call on a closed socket, and every call blocked
+    in it when it closes, raises ``trio.ClosedResourceError``.
+    """
+
+    if TYPE_CHECKING:
+        # Option attributes (``sndhwm``, ``linger``, ...) are generated from the table.
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+
+    def __init__(self, context: Context, socket_type: int) -> None:
+        try:
+            self._type = SocketType(socket_type)
+        except ValueError:
+            raise ZMQError(errno.EINVAL, f"unknown socket type {socket_type!r}") from None
+        routing = ROUTING.get(self._type)
+        if routing is None:
+            raise ZMQError(ENOTSUP, f"{self.type.name} sockets are not implemented yet")
+        self._context = context
+        self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
+        self._options[SocketOption.TYPE] = int(self._type)
+        self._outgoing = routing.outgoing() if routing.outgoing is not None else None
+        self._incoming = routing.incoming() if routing.incoming is not None else None
+        self._max_peers = routing.max_peers
+        self._attached: set[Peer] = set()
+        self._peers: set[Peer] = set()
+        self._send_lot = trio.lowlevel.ParkingLot()
+        self._recv_lot = trio.lowlevel.ParkingLot()
+        self._change_lot = trio.lowlevel.ParkingLot()
+        self._pending_frames: list[bytes] = []
+        self._received_frames: list[bytes] = []
+        self._calls = 0
+        self._closed = False
+        self._torn_down = False
+        self._scopes: set[trio.CancelScope] = set()
+        self._listeners: dict[str, Listener] = {}
+        self._inproc_bound: list[str] = []
+        self._connections: dict[str, list[tuple[trio.CancelScope, Peer]]] = {}
+        self._monitors: list[tuple[int, trio.MemorySendChannel[Event]]] = []
+        self._last_endpoint = ""
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<zmtrio.Socket {self.type.name} {state} at {id(self):#x}>"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Socket:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def type(self) -> SocketType:
+        """The socket type (``zmtrio.PUSH``, ...)."""
+        return self._type
+
+    @property
+    def closed(self) -> bool:
+        """Whether the socket was closed."""
+        return self._closed
+
+    @property
+    def context(self) -> Context:
+        """The context that made this socket."""
+        return self._context
+
+    def close(self, linger: int | None = None) -> None:
+        """Close at once, dropping unsent messages (``linger`` is accepted for pyzmq
+        compatibility; only 0 is possible without awaiting, use :meth:`aclose` to linger)."""
+        if self._torn_down:
+            return
+        self._mark_closed()
+        self._tear_down()
+
+    async def aclose(self) -> None:
+        """Close, first waiting up to ``LINGER`` ms (-1: forever) for queued messages to be
+        written to connected peers. Calls blocked in the socket raise at once."""
+        if self._closed:
+            await checkpoint()
+            return
+        self._mark_closed()
+        linger = self._options[SocketOption.LINGER]
+        try:
+            if linger != 0:
+                with trio.move_on_after(linger / 1000 if linger > 0 else math.inf):
+                    while self._has_unsent():
+                        await trio.sleep(_LINGER_POLL)
+        finally:
+            self._tear_down()
+        await checkpoint()
+
+    def _mark_closed(self) -> None:
+        self._closed = True
+        for lot in (self._send_lot, self._recv_lot, self._change_lot):
+            lot.unpark_all()
+
+    def _has_unsent(self) -> bool:
+        return any(
+            (len(peer.out.queue) or peer.flushing) and not peer.endpoint.startswith("inproc://")
+            for peer in self._peers
+        )
+
+    def _tear_down(self) -> None:
+        self._torn_down = True
+        self._context._forget(self)
+        for scope in self._scopes:
+            scope.cancel()
+        for listener in set(self._listeners.values()):
+            listener.close()
+        self._listeners.clear()
+        self._context._inproc.forget(self)
+        for peer in list(self._peers):
+            remote = peer.remote
+            if remote is not None:
+                remote_socket, remote_peer = remote
+                remote_socket._connection_lost(remote_peer)
+            self._connection_lost(peer)
+        self._emit(EventType.MONITOR_STOPPED, 0, "")
+        for _, channel in self._monitors:
+            channel.close()
+        self._monitors.clear()
+
+    def _spawn(self, fn: Callable[..., Any], *args: Any) -> trio.CancelScope:
+        """Run ``fn(*args)`` in the context's nursery, cancelled when the socket closes."""
+        scope = trio.CancelScope()
+        self._scopes.add(scope)
+
+        async def guarded() -> None:
+            try:
+                with scope:
+                    if not self._torn_down:
+                        await fn(*args)
+            finally:
+                self._scopes.discard(scope)
+
+        self._context._nursery_for(self).start_soon(guarded)
+        return scope
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise trio.ClosedResourceError("the socket is closed")
+
+    # ------------------------------------------------------------------ peers
+
+    def _compatible_with(self, peer_type: int) -> bool:
+        return peer_type in _COMPATIBLE[self.type]
+
+    def _adopt(self, peer: Peer) -> None:
+        """Wire the socket's ends of ``peer``'s pipes to this socket's wakeups."""
+        peer.out.on_writable = self._writable
+        peer.inp.on_readable = lambda: self._readable(peer)
+        self._peers.add(peer)
+
+    def _new_peer(self, endpoint: str) -> Peer:
+        options = self._options
+        peer = Peer(
+            Pipe(options[SocketOption.SNDHWM]), Pipe(options[SocketOption.RCVHWM]), endpoint
+        )
+        self._adopt(peer)
+        return peer
+
+    def _connection_ready(self, peer: Peer) -> bool:
+        """A handshake finished: route through ``peer``. False if the socket is full
+        (a second PAIR peer), in which case the connection must be dropped."""
+        if peer.attached:
+            return True
+        if self._torn_down:
+            return False
+        if self._max_peers is not None and len(self._attached) >= self._max_peers:
+            return False
+        peer.attached = True
+        self._attached.add(peer)
+        if self._outgoing is not None:
+            self._outgoing.attach(peer)
+        if self._incoming is not None:
+            self._incoming.attach(peer)
+        self._writable()
+        if len(peer.inp.queue):
+            self._readable(peer)
+        return True
+
+    def _connection_lost(self, peer: Peer) -> None:
+        """``peer``'s connection ended. A connect endpoint's peer stays attached (messages
+        queue for the reconnect) unless IMMEDIATE is set or the socket is closing."""
+        if peer.keep_attached and not self._torn_down:
+            return
+        if peer.attached:
+            peer.attached = False
+            self._attached.discard(peer)
+            if self._outgoing is not None:
+                self._outgoing.detach(peer)
+            if self._incoming is not None:
+                self._incoming.detach(peer)
+        peer.out.queue.clear()
+        if self._torn_down or peer.keep_attached:
+            self._peers.discard(peer)
+        elif not len(peer.inp.queue):
+            self._peers.discard(peer)
+
+    def _readable(self, peer: Peer) -> None:
+        """``peer``'s inbound pipe went from empty to non-empty."""
+        if self._incoming is not None:
+            self._incoming.readable(peer)
+        if self._recv_lot:
+            self._recv_lot.unpark_all()
+        if self._change_lot:
+            self._change_lot.unpark_all()
+
+    def _writable(self) -> None:
+        """A pipe to a peer has room again, or a peer was attached."""
+        if self._send_lot:
+            self._send_lot.unpark_all()
+        if self._change_lot:
+            self._change_lot.unpark_all()
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def bind(self, endpoint: str) -> str:
+        """Accept connections at ``endpoint``; return it resolved (``*`` filled in).
+
+        Raises ``ZMQError``: ``EINVAL`` (malformed), ``EPROTONOSUPPORT`` (unknown transport),
+        ``EADDRINUSE``, ``ENODEV`` (unknown interface), ... as libzmq does.
+        """
+        self._check_open()
+        transport, address = split_endpoint(endpoint)
+        if transport == "inproc":
+            await checkpoint()
+            resolved = self._context._inproc.bind(self, address)
+            self._inproc_bound.append(address)
+        else:
+            try:
+                listener = await listen(transport, address, self._options)
+            except ZMQError as exc:
+                self._emit(EventType.BIND_FAILED, exc.errno, endpoint)
+                raise
+            if self._closed:
+                listener.close()
+                raise trio.ClosedResourceError("the socket was closed during bind")
+            resolved = listener.endpoint
+            self._listeners[resolved] = listener
+            self._listeners.setdefault(endpoint, listener)
+            self._spawn(accept_loop, self, listener)
+            self._emit(EventType.LISTENING, listener.sock.fileno(), resolved)
+        self._last_endpoint = resolved
+        return resolved
+
+    async def unbind(self, endpoint: str) -> None:
+        """Stop accepting at ``endpoint`` (as bound or as returned by ``bind``) and drop the
+        connections it accepted. ``ENOENT`` if it is not bound."""
+        self._check_open()
+        transport, address = split_endpoint(endpoint)
+        await checkpoint()
+        if transport == "inproc":
+            if address not in self._inproc_bound:
+                raise ZMQError(errno.ENOENT, f"{endpoint} is not bound")
+            self._context._inproc.unbind(self, address)
+            self._inproc_bound.remove(address)
+            return
+        listener = self._listeners.get(endpoint)
+        if listener is None:
+            raise ZMQError(errno.ENOENT, f"{endpoint} is not bound")
+        for key in [key for key, value in self._listeners.items() if value is listener]:
+            del self._listeners[key]
+        listener.close()
+
+    async def connect(self, endpoint: str) -> None:
+        """Connect to ``endpoint``. Returns once the connect is registered: the connection
+        is made, and remade after failures (``RECONNECT_IVL``/``_MAX``), in the background.
+        With ``IMMEDIATE`` off (default) messages queue for it before it is up, as libzmq."""
+        self._check_open()
+        transport, address = split_endpoint(endpoint)
+        await checkpoint()
+        immediate = self._options[SocketOption.IMMEDIATE]
+        if transport == "inproc":
+            peer = self._context._inproc.connect(self, address)
+            scope = trio.CancelScope()
+        else:
+            open_stream = opener(transport, address)
+            peer = self._new_peer(endpoint)
+            scope = self._spawn(connect_loop, self, endpoint, address, open_stream, peer)
+        if not immediate:
+            peer.keep_attached = True
+            self._connection_ready(peer)
+        self._connections.setdefault(endpoint, []).append((scope, peer))
+        self._last_endpoint = endpoint
+
+    async def disconnect(self, endpoint: str) -> None:
+        """Drop the connection(s) made by ``connect(endpoint)`` and their queued messages.
+        ``ENOENT`` if there is none."""
+        self._check_open()
+        await checkpoint()
+        links = self._connections.pop(endpoint, None)
+        if not links:
+            raise ZMQError(errno.ENOENT, f"{endpoint} is not connected")
+        for scope, peer in links:
+            scope.cancel()
+            peer.keep_attached = False
+            remote = peer.remote
+            if remote is not None:
+                remote[0]._connection_lost(remote[1])
+            self._connection_lost(peer)
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(self, data: BytesLike, flags: int = 0) -> None:
+        """Send one frame; with ``SNDMORE`` more frames of the same message follow.
+
+        Blocks while no peer can take the message (``DONTWAIT``: raise ``Again``).
+        """
+        frame = _as_frame(data)
+        if flags & SNDMORE:
+            self._check_open()
+            await checkpoint_if_cancelled()
+            self._pending_frames.append(frame)
+            return
+        if self._pending_frames:
+            # Cleared only once queued: a cancelled send leaves the partial message as it was.
+            await self._send_message([*self._pending_frames, frame], flags)
+            self._pending_frames = []
+        else:
+            await self._send_message([frame], flags)
+
+    async def send_multipart(self, frames: Iterable[BytesLike], flags: int = 0) -> None:
+        """Send the frames as one message, atomically."""
+        await self._send_message(_as_message(frames), flags)
+
+    async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
+        """Send ``text`` encoded as one frame."""
+        await self.send(text.encode(encoding), flags)
+
+    def send_nowait(self, data: BytesLike) -> None:
+        """Send one single-frame message now or raise ``Again``."""
+        self._send_nowait([_as_frame(data)])
+
+    def send_multipart_nowait(self, frames: Iterable[BytesLike]) -> None:
+        """Send one message now or raise ``Again``."""
+        self._send_nowait(_as_message(frames))
+
+    def _outgoing_strategy(self) -> Any:
+        if self._outgoing is None:
+            raise ZMQError(ENOTSUP, f"{self.type.name} sockets cannot send")
+        return self._outgoing
+
+    def _send_nowait(self, message: list[bytes]) -> None:
+        self._check_open()
+        if not self._outgoing_strategy().send(message):
+            raise Again()
+
+    async def _send_message(self, message: list[bytes], flags: int) -> None:
+        # hot path: a send that can complete checks for cancellation and returns, yielding
+        # to the scheduler only every _FAIRNESS_BATCH calls (see DESIGN.md, speed rules).
+        if self._closed:
+            raise trio.ClosedResourceError("the socket is closed")
+        await checkpoint_if_cancelled()
+        if self._outgoing_strategy().send(message):
+            self._calls += 1
+            if not self._calls % _FAIRNESS_BATCH:
+                await cancel_shielded_checkpoint()
+            return
+        if flags & DONTWAIT:
+            raise Again()
+        await self._wait_to_send(message)
+
+    async def _wait_to_send(self, message: list[bytes]) -> None:
+        outgoing = self._outgoing_strategy()
+        timeout_ms = self._options[SocketOption.SNDTIMEO]
+        with trio.move_on_after(timeout_ms / 1000 if timeout_ms >= 0 else math.inf):
+            while True:
+                await self._send_lot.park()
+                self._check_open()
+                if outgoing.send(message):
+                    return
+        raise Again(msg="SNDTIMEO expired before the message could be queued")
+
+    async def send_batch(self, messages: Iterable[Iterable[BytesLike]]) -> None:
+        """Queue many messages (each a list of frames) in one call, in order; returns when
+        all are queued. If cancelled, a prefix of whole messages was queued."""
+        batch = [_as_message(frames) for frames in messages]
+        self._check_open()
+        await checkpoint_if_cancelled()
+        outgoing = self._outgoing_strategy()
+        sent = outgoing.send_many(batch)
+        while sent < len(batch):
+            await self._send_lot.park()
+            self._check_open()
+            sent += outgoing.send_many(batch[sent:])
+        await cancel_shielded_checkpoint()
+
+    # ------------------------------------------------------------------ receiving
+
+    @property
+    def rcvmore(self) -> bool:
+        """Whether more frames of the message being read by ``recv`` follow."""
+        return bool(self._received_frames)
+
+    async def recv(self, flags: int = 0) -> bytes:
+        """Receive one frame; ``rcvmore`` tells whether more of its message follow."""
+        if self._received_frames:
+            self._check_open()
+            await checkpoint_if_cancelled()
+            return self._received_frames.pop(0)
+        message = await self._recv_message(flags)
+        if len(message) > 1:
+            self._received_frames = message[1:]
+        return message[0]
+
+    async def recv_multipart(self, flags: int = 0) -> list[bytes]:
+        """Receive one whole message (the rest of it, if ``recv`` already took frames)."""
+        if self._received_frames:
+            self._check_open()
+            await checkpoint_if_cancelled()
+            rest, self._received_frames = self._received_frames, []
+            return rest
+        return await self._recv_message(flags)
+
+    async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
+        """Receive one frame and decode it."""
+        return (await self.recv(flags)).decode(encoding)
+
+    def recv_nowait(self) -> bytes:
+        """Receive one frame now or raise ``Again``."""
+        if self._received_frames:
+            self._check_open()
+            return self._received_frames.pop(0)
+        message = self._recv_nowait()
+        if len(message) > 1:
+            self._received_frames = message[1:]
+        return message[0]
+
+    def recv_multipart_nowait(self) -> list[bytes]:
+        """Receive one whole message now or raise ``Again``."""
+        if self._received_frames:
+            self._check_open()
+            rest, self._received_frames = self._received_frames, []
+            return rest
+        return self._recv_nowait()
+
+    def _incoming_strategy(self) -> Any:
+        if self._incoming is None:
+            raise ZMQError(ENOTSUP, f"{self.type.name} sockets cannot receive")
+        return self._incoming
+
+    def _recv_nowait(self) -> list[bytes]:
+        self._check_open()
+        message = self._incoming_strategy().recv()
+        if message is None:
+            raise Again()
+        return message  # type: ignore[no-any-return]
+
+    async def _recv_message(self, flags: int) -> list[bytes]:
+        # hot path: like _send_message, yield only when waiting or every _FAIRNESS_BATCH.
+        if self._closed:
+            raise trio.ClosedResourceError("the socket is closed")
+        await checkpoint_if_cancelled()
+        message = self._incoming_strategy().recv()
+        if message is not None:
+            self._calls += 1
+            if not self._calls % _FAIRNESS_BATCH:
+                await cancel_shielded_checkpoint()
+            return message  # type: ignore[no-any-return]
+        if flags & DONTWAIT:
+            raise Again()
+        return await self._wait_to_recv()
+
+    async def _wait_to_recv(self) -> list[bytes]:
+        incoming = self._incoming_strategy()
+        timeout_ms = self._options[SocketOption.RCVTIMEO]
+        with trio.move_on_after(timeout_ms / 1000 if timeout_ms >= 0 else math.inf):
+            while True:
+                await self._recv_lot.park()
+                self._check_open()
+                message = incoming.recv()
+                if message is not None:
+                    return message  # type: ignore[no-any-return]
+        raise Again(msg="RCVTIMEO expired before a message arrived")
+
+    async def recv_batch(self, max_messages: int) -> list[list[bytes]]:
+        """Wait for at least one message, then return every queued one up to
+        ``max_messages``. Cancelled while waiting, it consumed nothing."""
+        if max_messages < 1:
+            raise ValueError("max_messages must be at least 1")
+        self._check_open()
+        await checkpoint_if_cancelled()
+        incoming = self._incoming_strategy()
+        batch: list[list[bytes]] = []
+        if self._received_frames:
+            batch.append(self._received_frames)
+            self._received_frames = []
+        batch.extend(incoming.recv_many(max_messages - len(batch)))
+        if batch:
+            await cancel_shielded_checkpoint()
+            return batch
+        batch.append(await self._wait_to_recv())
+        batch.extend(incoming.recv_many(max_messages - 1))
+        return batch
+
+    def __aiter__(self) -> AsyncIterator[list[bytes]]:
+        return self
+
+    async def __anext__(self) -> list[bytes]:
+        try:
+            return await self.recv_multipart()
+        except trio.ClosedResourceError:
+            raise StopAsyncIteration from None
+
+    # ------------------------------------------------------------------ polling
+
+    def _events(self) -> int:
+        events = 0
+        if self._received_frames or (self._incoming is not None and self._incoming.has_message()):
+            events |= POLLIN
+        if self._outgoing is not None and self._outgoing.writable():
+            events |= POLLOUT
+        return events
+
+    async def poll(self, flags: int = POLLIN, timeout: float | None = None) -> int:
+        """Wait until the socket is readable (``POLLIN``) or writable (``POLLOUT``), as
+        asked in ``flags``; return the events that are ready (0 on timeout). ``timeout`` is
+        in milliseconds, ``None`` or negative waits forever (as pyzmq)."""
+        self._check_open()
+        ready = self._events() & flags
+        if ready or timeout == 0:
+            await checkpoint()
+            return ready
+        seconds = math.inf if timeout is None or timeout < 0 else timeout / 1000
+        with trio.move_on_after(seconds):
+            while not ready:
+                await self._change_lot.park()
+                self._check_open()
+                ready = self._events() & flags
+        return ready
+
+    # ------------------------------------------------------------------ options
+
+    def setsockopt(self, option: int, value: int | bytes) -> None:
+        """Set a libzmq option (``zmtrio.SNDHWM``, ...); ``EINVAL`` if unknown or invalid."""
+        self._check_open()
+        spec = OPTIONS_BY_ID.get(option)
+        if spec is None:
+            raise ZMQError(errno.EINVAL, f"unknown socket option {option!r}")
+        self._options[spec.option] = validate(spec, self.type, value)
+
+    def getsockopt(self, option: int) -> int | bytes | str:
+        """Read a libzmq option; ``EINVAL`` if unknown or write-only."""
+        self._check_open()
+        spec = OPTIONS_BY_ID.get(option)
+        if spec is None or not spec.readable:
+            raise ZMQError(errno.EINVAL, f"socket option {option!r} cannot be read")
+        if option == SocketOption.RCVMORE:
+            return int(self.rcvmore)
+        if option == SocketOption.EVENTS:
+            return self._events()
+        if option == SocketOption.LAST_ENDPOINT:
+            return self._last_endpoint
+        return self._options[spec.option]  # type: ignore[no-any-return]
+
+    set = setsockopt
+    get = getsockopt
+
+    @property
+    def last_endpoint(self) -> str:
+        """The endpoint of the last ``bind`` (resolved) or ``connect``."""
+        return self._last_endpoint
+
+    def subscribe(self, topic: bytes | str) -> None:
+        """Subscribe to messages starting with ``topic`` (SUB sockets)."""
+        self.setsockopt(SocketOption.SUBSCRIBE, topic.encode() if isinstance(topic, str) else topic)
+
+    def unsubscribe(self, topic: bytes | str) -> None:
+        """Cancel one subscription to ``topic`` (SUB sockets)."""
+        self.setsockopt(
+            SocketOption.UNSUBSCRIBE, topic.encode() if isinstance(topic, str) else topic
+        )
+
+    # ------------------------------------------------------------------ observing
+
+    def statistics(self) -> SocketStatistics:
+        """Peers and queue lengths right now."""
+        return SocketStatistics(
+            peers=len(self._attached),
+            queued_outbound=sum(len(peer.out.queue) for peer in self._peers),
+            queued_inbound=sum(len(peer.inp.queue) for peer in self._peers)
+            + bool(self._received_frames),
+        )
+
+    @asynccontextmanager
+    async def monitor(self, events: int = EVENT_ALL) -> AsyncIterator[AsyncIterator[Event]]:
+        """Watch this socket's connection events (``zmtrio.Event``) while the block runs::
+
+            async with sock.monitor() as events:
+                async for event in events:
+                    print(event.event, event.value, event.endpoint)
+
+        The iteration ends after ``MONITOR_STOPPED`` when the socket closes.
+        """
+        self._check_open()
+        send_channel, receive_channel = trio.open_memory_channel[Event](math.inf)
+        entry = (int(events), send_channel)
+        self._monitors.append(entry)
+        try:
+            async with receive_channel:
+                yield receive_channel
+        finally:
+            if entry in self._monitors:
+                self._monitors.remove(entry)
+            send_channel.close()
+
+    def _emit(self, event: EventType, value: int, endpoint: str) -> None:
+        for mask, channel in self._monitors:
+            if mask & event:
+                try:
+                    channel.send_nowait(Event(event, value, endpoint))
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+
+
+def _option_property(option: SocketOption) -> property:
+    def get(self: Socket) -> Any:
+        return self.getsockopt(option)
+
+    def set_(self: Socket, value: Any) -> None:
+        self.setsockopt(option, value)
+
+    return property(get, set_, doc=f"The ``{option.name}`` socket option.")
+
+
+for _spec in OPTIONS:
+    if _spec.option.name.lower() not in vars(Socket):
+        setattr(Socket, _spec.option.name.lower(), _option_property(_spec.option))
+setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID))  # noqa: B010 (pyzmq's name)
+del _spec

@@ -1,0 +1,338 @@
+//! One ZMTP 3.x connection's protocol state, sans-IO.
+//!
+//! # Lifecycle
+//!
+//! 1. [`Connection::new`] queues our whole greeting. Call [`Connection::write_output`] (sized
+//!    with [`Connection::pending_output`]) and write the bytes; do so again after every other
+//!    call, since each may queue protocol output (READY, PONG, ...).
+//! 2. Each time bytes arrive, call [`Connection::feed`] with a [`Sink`]: it gets every data
+//!    frame of every message, in order, and every [`Event`].
+//! 3. Once [`Connection::can_send_messages`], pass message frames to
+//!    [`Connection::write_output`] (sized with [`Connection::frame_wire_len`]).
+//! 4. A protocol error from `feed`, an ERROR from the peer ([`Event::Error`]) or
+//!    [`Connection::send_error`] closes the connection: `feed` then fails with
+//!    [`Error::Closed`]. Output queued before still comes out once.
+//!
+//! # States (named for what they await)
+//!
+//! | state | input | next | output / event |
+//! |---|---|---|---|
+//! | `ExpectGreeting` | bad signature, version < 3, other mechanism | `Closed` | protocol error |
+//! | `ExpectGreeting` | valid 64-byte greeting | `ExpectHandshake` | our READY queued |
+//! | `ExpectHandshake` | READY, compatible metadata | `Ready` | [`Event::Ready`] |
+//! | `ExpectHandshake` | data frame, any other command, bad READY | `Closed` | protocol error |
+//! | `ExpectHandshake`, `Ready` | ERROR | `Closed` | [`Event::Error`] |
+//! | `Ready` | data frame | `Ready` | [`Sink::frame`] |
+//! | `Ready` | PING | `Ready` | PONG queued, [`Event::Ping`] |
+//! | `Ready` | SUBSCRIBE / CANCEL | `Ready` | [`Event::Subscribe`] / [`Event::Cancel`] |
+//! | `Ready` | PONG, READY, unknown command | `Ready` | nothing (libzmq discards them) |
+//! | `Ready` | malformed command, oversized frame | `Closed` | protocol error |
+//! | any but `Closed` | [`Connection::send_error`] | `Closed` | ERROR queued |
+//! | `Closed` | [`Connection::feed`] | `Closed` | [`Error::Closed`] |
+
+use std::mem;
+use std::ops::ControlFlow;
+
+use crate::error::{ApiMisuse, Error, PeerMisbehaved};
+use crate::mechanism::{Mechanism, Null, PeerMetadata};
+use crate::socket_type::SocketType;
+use crate::wire::command::Command;
+use crate::wire::frame::{self, Deframer, Frame};
+use crate::wire::greeting::{Greeting, GREETING_LEN};
+
+/// Something that happened on the connection, other than message data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The handshake finished: the peer's metadata is readable and messages may flow.
+    Ready,
+    /// The peer pinged us (the PONG is already queued).
+    Ping {
+        /// The peer's time-to-live hint, in tenths of a second (0: none).
+        ttl: u16,
+    },
+    /// A ZMTP 3.1 SUBSCRIBE command.
+    Subscribe(&'a [u8]),
+    /// A ZMTP 3.1 CANCEL command.
+    Cancel(&'a [u8]),
+    /// The peer sent ERROR with this reason; the connection is now closed.
+    Error(&'a [u8]),
+}
+
+/// Receives what [`Connection::feed`] decodes, in arrival order.
+///
+/// Borrowed slices point into the fed bytes when possible, so a sink copies each body once.
+pub trait Sink {
+    /// What the sink may fail with; protocol errors are converted into it.
+    type Error: From<Error>;
+
+    /// A data frame. `more` is true when further frames of the same message follow; a message
+    /// is complete at its first frame with `more == false`. Commands arriving between two
+    /// frames of a message do not interrupt it.
+    fn frame(&mut self, body: &[u8], more: bool) -> Result<(), Self::Error>;
+
+    /// An event.
+    fn event(&mut self, event: Event<'_>) -> Result<(), Self::Error>;
+}
+
+/// Where the connection is in its life (see the module doc's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    ExpectGreeting,
+    ExpectHandshake,
+    Ready,
+    Closed,
+}
+
+/// One ZMTP 3.x connection: greeting, mechanism handshake, framing and commands.
+///
+/// ```
+/// use _core::{Connection, SocketType};
+///
+/// let mut push = Connection::new(SocketType::Push, b"", None);
+/// let mut greeting = vec![0; push.pending_output().len()];
+/// push.write_output(&mut greeting, []).unwrap();
+/// assert_eq!(greeting.len(), 64);
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    state: State,
+    mechanism: Mechanism,
+    /// The peer's greeting bytes so far (emptied once it is complete).
+    greeting: Vec<u8>,
+    deframer: Deframer,
+    /// Protocol bytes waiting to be written, ahead of any message.
+    pending: Vec<u8>,
+    /// The minor version we speak with the peer, once its greeting is in.
+    peer_minor: Option<u8>,
+    /// The peer's metadata, once the handshake is complete.
+    peer: Option<PeerMetadata>,
+}
+
+impl Connection {
+    /// A NULL-mechanism connection for our socket of `socket_type`, announcing `routing_id`
+    /// (sent as `Identity` by REQ, DEALER and ROUTER). Frames whose body exceeds
+    /// `max_msg_size` bytes are a protocol error (`None`: no limit). Our greeting is queued.
+    pub fn new(socket_type: SocketType, routing_id: &[u8], max_msg_size: Option<u64>) -> Self {
+        let mechanism = Mechanism::Null(Null::new(socket_type, routing_id));
+        let mut pending = Vec::with_capacity(GREETING_LEN);
+        Greeting::ours(mechanism.name(), mechanism.as_server())
+            .encode(routing_id.len(), &mut pending);
+        Connection {
+            state: State::ExpectGreeting,
+            mechanism,
+            greeting: Vec::with_capacity(GREETING_LEN),
+            deframer: Deframer::new(max_msg_size),
+            pending,
+            peer_minor: None,
+            peer: None,
+        }
+    }
+
+    /// Consumes bytes from the peer, reporting data frames and events to `sink`.
+    ///
+    /// Call whenever bytes arrive, then write any output. On error the connection is closed;
+    /// whatever `sink` received before stays delivered. After [`Event::Error`] the rest of
+    /// `data` is ignored.
+    pub fn feed<S: Sink>(&mut self, data: &[u8], sink: &mut S) -> Result<(), S::Error> {
+        if self.state == State::Closed {
+            return Err(Error::Closed.into());
+        }
+        let result = self.consume(data, sink);
+        if result.is_err() {
+            self.state = State::Closed;
+        }
+        result
+    }
+
+    /// [`Connection::feed`] without the closing on error.
+    fn consume<S: Sink>(&mut self, mut data: &[u8], sink: &mut S) -> Result<(), S::Error> {
+        if self.state == State::ExpectGreeting {
+            let take = (GREETING_LEN - self.greeting.len()).min(data.len());
+            self.greeting.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            let Some(greeting) = Greeting::decode(&self.greeting)? else {
+                return Ok(());
+            };
+            self.greeting = Vec::new();
+            self.on_greeting(greeting)?;
+        }
+        // The deframer's callback needs `self` mutably, so the deframer steps out meanwhile.
+        let mut deframer = mem::take(&mut self.deframer);
+        let result = deframer.feed(data, |frame| self.on_frame(frame, sink));
+        self.deframer = deframer;
+        result
+    }
+
+    /// The peer's greeting is complete: check the mechanism and start the handshake.
+    fn on_greeting(&mut self, greeting: Greeting) -> Result<(), Error> {
+        if greeting.mechanism != self.mechanism.name() {
+            let name = greeting
+                .mechanism
+                .split(|&b| b == 0)
+                .next()
+                .unwrap_or_default();
+            let name = String::from_utf8_lossy(name).into_owned();
+            return Err(PeerMisbehaved::MechanismMismatch(name).into());
+        }
+        self.peer_minor = Some(greeting.effective_minor());
+        self.mechanism.start(&mut self.pending);
+        self.state = State::ExpectHandshake;
+        Ok(())
+    }
+
+    /// One frame after the greeting.
+    fn on_frame<S: Sink>(
+        &mut self,
+        frame: Frame<'_>,
+        sink: &mut S,
+    ) -> Result<ControlFlow<()>, S::Error> {
+        if !frame.is_command() {
+            if self.state != State::Ready {
+                return Err(Error::from(PeerMisbehaved::DataBeforeReady).into());
+            }
+            sink.frame(frame.body, frame.more())?;
+            return Ok(ControlFlow::Continue(()));
+        }
+        match Command::decode(frame.body)? {
+            // ERROR is fatal in every state and for every mechanism (RFC 37 §"Error Handling").
+            Command::Error { reason } => {
+                self.state = State::Closed;
+                sink.event(Event::Error(reason))?;
+                return Ok(ControlFlow::Break(()));
+            }
+            command if self.state == State::ExpectHandshake => {
+                if let Some(peer) = self.mechanism.handle(command)? {
+                    self.peer = Some(peer);
+                    self.state = State::Ready;
+                    sink.event(Event::Ready)?;
+                }
+            }
+            Command::Ping { ttl, context } => {
+                Command::Pong { context }.encode(&mut self.pending);
+                sink.event(Event::Ping { ttl })?;
+            }
+            Command::Subscribe { topic } => sink.event(Event::Subscribe(topic))?,
+            Command::Cancel { topic } => sink.event(Event::Cancel(topic))?,
+            // PONG needs no answer (any traffic is a sign of life); libzmq silently discards
+            // every other command after the handshake, READY included (spec §3.7).
+            Command::Pong { .. } | Command::Ready(_) | Command::Unknown { .. } => {}
+        }
+        Ok(ControlFlow::Continue(()))
+    }
+
+    /// Queues a PING carrying `ttl` (tenths of a second) and no context.
+    ///
+    /// libzmq also pings ZMTP 3.0 peers (spec §1.3), so this does not look at the version.
+    pub fn send_ping(&mut self, ttl: u16) -> Result<(), Error> {
+        self.check_ready()?;
+        Command::Ping { ttl, context: b"" }.encode(&mut self.pending);
+        Ok(())
+    }
+
+    /// Queues a subscription (`subscribe`) or its cancellation for `topic`: a SUBSCRIBE or
+    /// CANCEL command to a ZMTP 3.1 peer, a one-frame message `0x01|0x00 + topic` to a
+    /// ZMTP 3.0 peer (spec §1.3).
+    pub fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> Result<(), Error> {
+        self.check_ready()?;
+        match (self.peer_minor, subscribe) {
+            (Some(0), _) => frame::encode(0, &[&[u8::from(subscribe)], topic], &mut self.pending),
+            (_, true) => Command::Subscribe { topic }.encode(&mut self.pending),
+            (_, false) => Command::Cancel { topic }.encode(&mut self.pending),
+        }
+        Ok(())
+    }
+
+    /// Queues an ERROR command (`reason` cut to 255 bytes) and closes the connection; the
+    /// ERROR still comes out of the next [`Connection::write_output`].
+    pub fn send_error(&mut self, reason: &[u8]) -> Result<(), Error> {
+        if self.state == State::Closed {
+            return Err(ApiMisuse::Closed.into());
+        }
+        Command::Error { reason }.encode(&mut self.pending);
+        self.state = State::Closed;
+        Ok(())
+    }
+
+    /// Fails unless messages and post-handshake commands may be sent.
+    fn check_ready(&self) -> Result<(), Error> {
+        match self.state {
+            State::Ready => Ok(()),
+            State::Closed => Err(ApiMisuse::Closed.into()),
+            State::ExpectGreeting | State::ExpectHandshake => Err(ApiMisuse::NotReady.into()),
+        }
+    }
+
+    /// Protocol bytes queued by the connection itself (greeting, handshake, PONG, ...),
+    /// which [`Connection::write_output`] writes first.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.pending
+    }
+
+    /// Whether message frames may be passed to [`Connection::write_output`]: the handshake
+    /// is done and the connection is not closed.
+    pub fn can_send_messages(&self) -> bool {
+        self.state == State::Ready
+    }
+
+    /// The exact number of bytes a data frame with a `body_len`-byte body takes in
+    /// [`Connection::write_output`].
+    pub fn frame_wire_len(&self, body_len: usize) -> usize {
+        self.mechanism.frame_wire_len(body_len)
+    }
+
+    /// Writes the pending output, then the given data frames (`(body, more)`, whole messages
+    /// only), into `out`; returns the number of bytes written.
+    ///
+    /// `out` must hold at least `pending_output().len()` plus [`Connection::frame_wire_len`]
+    /// of every body, so callers can allocate the exact buffer once. Frames are refused with
+    /// [`ApiMisuse`] (and nothing is written) unless [`Connection::can_send_messages`].
+    pub fn write_output<'f>(
+        &mut self,
+        out: &mut [u8],
+        frames: impl IntoIterator<Item = (&'f [u8], bool)>,
+    ) -> Result<usize, Error> {
+        let mut frames = frames.into_iter().peekable();
+        if frames.peek().is_some() {
+            self.check_ready()?;
+        }
+        let mut written = self.pending.len();
+        out[..written].copy_from_slice(&self.pending);
+        self.pending.clear();
+        for (body, more) in frames {
+            let flags = if more { frame::MORE } else { 0 };
+            written += self.mechanism.write_frame(flags, body, &mut out[written..]);
+        }
+        Ok(written)
+    }
+
+    /// How many more bytes would complete the greeting or frame being decoded (0 if unknown),
+    /// so the driver can read big frames in big chunks.
+    pub fn bytes_wanted(&self) -> usize {
+        match self.state {
+            State::ExpectGreeting => GREETING_LEN - self.greeting.len(),
+            State::ExpectHandshake | State::Ready => self.deframer.bytes_wanted(),
+            State::Closed => 0,
+        }
+    }
+
+    /// Whether the handshake has finished (it stays finished after the connection closes).
+    pub fn is_ready(&self) -> bool {
+        self.peer.is_some()
+    }
+
+    /// Whether the connection failed or was closed by an ERROR command (either way).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// The minor ZMTP version spoken with the peer (0 for 3.0, 1 for 3.1 or later), once its
+    /// greeting has arrived.
+    pub fn peer_minor(&self) -> Option<u8> {
+        self.peer_minor
+    }
+
+    /// The peer's metadata, once the handshake has finished.
+    pub fn peer_metadata(&self) -> Option<&PeerMetadata> {
+        self.peer.as_ref()
+    }
+}

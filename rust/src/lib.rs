@@ -1,0 +1,40 @@
+//! zmtrio's sans-IO ZMTP 3.1 engine, built as the Python extension `zmtrio._core`.
+//!
+//! ```text
+//!  python/zmtrio (trio)        owns sockets, tasks, time, routing
+//!      │ bytes in ──► Connection::feed ──► messages onto a Pipe, events
+//!      │ bytes out ◄── Connection::write_output ◄── messages from a Pipe
+//!      ▼
+//!  python.rs                   the only PyO3 file: Pipe/Connection classes, one map_err
+//!  connection.rs               state machine: greeting → handshake → ready → closed
+//!  mechanism/                  NULL handshake (PLAIN, CURVE to come), peer metadata
+//!  wire/                       greeting, frames, commands, Z85: byte codecs
+//!  pipe.rs, socket_type.rs     message queues; socket types and who may talk to whom
+//!  error.rs                    errors by fault, with libzmq's protocol error codes
+//! ```
+//!
+//! Nothing here does I/O, spawns threads or reads a clock: the caller feeds the bytes that
+//! arrived and writes the bytes it is handed. The Python layer crosses into Rust once per
+//! buffer, never once per frame; frame bodies are copied once on the way in (straight from
+//! the received bytes into Python `bytes`) and once on the way out (into one output buffer).
+//!
+//! Wire facts follow the project's spec (`shared/spec/ZMTP.md`), itself RFC 23/37 corrected
+//! by libzmq's behaviour where the two differ.
+
+#![warn(missing_docs)]
+#![cfg_attr(not(feature = "python"), forbid(unsafe_code))]
+
+pub mod connection;
+pub mod error;
+pub mod mechanism;
+pub mod pipe;
+pub mod socket_type;
+pub mod wire;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use connection::{Connection, Event, Sink};
+pub use error::Error;
+pub use pipe::Pipe;
+pub use socket_type::SocketType;

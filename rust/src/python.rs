@@ -1,0 +1,338 @@
+//! The Python extension `zmtrio._core`: the only file that knows PyO3.
+//!
+//! The API is fixed by `python/zmtrio/_core.pyi`. Each call crosses the boundary once per
+//! buffer: `Connection.feed` turns a whole received buffer into messages (lists of `bytes`,
+//! each body copied once, straight from the buffer) pushed onto a `Pipe`; `take_output` pops
+//! a batch of messages and writes them into one `bytes` object allocated at its exact size.
+//!
+//! Errors map in one place (`impl From<Error> for PyErr`): peer faults become
+//! `ProtocolError(message, code)`, local misuse `RuntimeError`, bad Z85 input `ValueError`.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::connection::{Connection, Event, Sink};
+use crate::error::Error;
+use crate::pipe::Pipe;
+use crate::socket_type::SocketType;
+use crate::wire::z85;
+
+create_exception!(
+    zmtrio._core,
+    ProtocolError,
+    PyException,
+    "The peer broke the protocol; the connection is dead. args == (message, code), code being \
+     libzmq's ZMQ_PROTOCOL_ERROR_* value."
+);
+
+/// Event kinds, first item of each event tuple `feed` returns.
+const EV_READY: u8 = 1;
+const EV_PING: u8 = 2;
+const EV_SUBSCRIBE: u8 = 3;
+const EV_CANCEL: u8 = 4;
+const EV_ERROR: u8 = 5;
+
+impl From<Error> for PyErr {
+    fn from(err: Error) -> PyErr {
+        let message = err.to_string();
+        match (err.protocol_code(), err) {
+            (Some(code), _) => ProtocolError::new_err((message, code)),
+            (None, Error::InvalidZ85(_)) => PyValueError::new_err(message),
+            (None, _) => PyRuntimeError::new_err(message),
+        }
+    }
+}
+
+/// A bounded FIFO of messages (see [`Pipe`]); holds any Python objects, in practice
+/// `list[bytes]`.
+#[pyclass(name = "Pipe", module = "zmtrio._core")]
+struct PyPipe {
+    inner: Pipe<Py<PyAny>>,
+}
+
+#[pymethods]
+impl PyPipe {
+    #[new]
+    fn new(hwm: usize) -> Self {
+        PyPipe {
+            inner: Pipe::new(hwm),
+        }
+    }
+
+    #[getter]
+    fn hwm(&self) -> usize {
+        self.inner.hwm()
+    }
+
+    #[setter]
+    fn set_hwm(&mut self, hwm: usize) {
+        self.inner.set_hwm(hwm);
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn try_push(&mut self, msg: Py<PyAny>) -> isize {
+        // A length never exceeds isize::MAX (it counts allocated items).
+        self.inner.try_push(msg).map_or(-1, |len| len as isize)
+    }
+
+    fn push(&mut self, msg: Py<PyAny>) -> usize {
+        self.inner.push(msg)
+    }
+
+    fn push_many(&mut self, msgs: &Bound<'_, PyList>, limit: usize) -> usize {
+        self.inner.push_many(msgs.iter().map(Bound::unbind), limit)
+    }
+
+    fn pop(&mut self) -> Option<Py<PyAny>> {
+        self.inner.pop()
+    }
+
+    fn pop_many<'py>(
+        &mut self,
+        py: Python<'py>,
+        max_messages: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.inner.pop_many(max_messages))
+    }
+
+    fn full(&self) -> bool {
+        self.inner.is_full()
+    }
+
+    fn clear(&mut self) -> usize {
+        self.inner.clear()
+    }
+}
+
+/// One ZMTP connection (see [`Connection`]).
+#[pyclass(name = "Connection", module = "zmtrio._core")]
+struct PyConnection {
+    inner: Connection,
+    /// Frames of a message whose last frame has not arrived yet (kept across `feed` calls).
+    partial: Vec<Py<PyBytes>>,
+}
+
+#[pymethods]
+impl PyConnection {
+    #[new]
+    #[pyo3(signature = (socket_type, routing_id = &[][..], max_msg_size = -1))]
+    fn new(socket_type: i64, routing_id: &[u8], max_msg_size: i64) -> PyResult<Self> {
+        let socket_type = u8::try_from(socket_type)
+            .ok()
+            .and_then(SocketType::from_number)
+            .ok_or_else(|| PyValueError::new_err(format!("unknown socket type {socket_type}")))?;
+        // Any negative size means "no limit", as libzmq's ZMQ_MAXMSGSIZE = -1.
+        let max_msg_size = u64::try_from(max_msg_size).ok();
+        Ok(PyConnection {
+            inner: Connection::new(socket_type, routing_id, max_msg_size),
+            partial: Vec::new(),
+        })
+    }
+
+    fn feed<'py>(
+        &mut self,
+        py: Python<'py>,
+        data: &[u8],
+        mut inbound: PyRefMut<'py, PyPipe>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let mut sink = PySink {
+            py,
+            partial: &mut self.partial,
+            inbound: &mut inbound.inner,
+            events: None,
+        };
+        self.inner.feed(data, &mut sink)?;
+        Ok(sink.events)
+    }
+
+    fn take_output<'py>(
+        &mut self,
+        py: Python<'py>,
+        outbound: Option<PyRefMut<'py, PyPipe>>,
+        max_bytes: usize,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let mut len = self.inner.pending_output().len();
+        let mut frames: Vec<(Bound<'py, PyBytes>, bool)> = Vec::new();
+        if let Some(mut outbound) = outbound.filter(|_| self.inner.can_send_messages()) {
+            // Whole messages until max_bytes is reached, but always at least one. The trio
+            // layer only queues lists of bytes; anything else raises TypeError, dropping the
+            // messages this call had popped.
+            let mut taken = false;
+            while !taken || len < max_bytes {
+                let Some(message) = outbound.inner.pop() else {
+                    break;
+                };
+                let message = message.into_bound(py).cast_into::<PyList>()?;
+                let count = message.len();
+                if count == 0 {
+                    return Err(PyValueError::new_err("a message needs at least one frame"));
+                }
+                for (i, frame) in message.iter().enumerate() {
+                    let body = frame.cast_into::<PyBytes>()?;
+                    len += self.inner.frame_wire_len(body.as_bytes().len());
+                    frames.push((body, i + 1 < count));
+                }
+                taken = true;
+            }
+        }
+        if len == 0 {
+            return Ok(None);
+        }
+        // One allocation, at its exact size; each body is copied once, straight into it.
+        let output = PyBytes::new_with(py, len, |out| {
+            let frames = frames.iter().map(|(body, more)| (body.as_bytes(), *more));
+            let written = self.inner.write_output(out, frames)?;
+            debug_assert_eq!(written, len);
+            Ok(())
+        })?;
+        Ok(Some(output))
+    }
+
+    fn send_ping(&mut self, ttl_deciseconds: u16) -> PyResult<()> {
+        Ok(self.inner.send_ping(ttl_deciseconds)?)
+    }
+
+    fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> PyResult<()> {
+        Ok(self.inner.send_subscription(topic, subscribe)?)
+    }
+
+    fn send_error(&mut self, reason: &[u8]) -> PyResult<()> {
+        Ok(self.inner.send_error(reason)?)
+    }
+
+    #[getter]
+    fn ready(&self) -> bool {
+        self.inner.is_ready()
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    #[getter]
+    fn peer_minor(&self) -> i32 {
+        self.inner.peer_minor().map_or(-1, i32::from)
+    }
+
+    #[getter]
+    fn peer_socket_type(&self) -> i32 {
+        let socket_type = self.inner.peer_metadata().and_then(|peer| peer.socket_type);
+        socket_type.map_or(-1, |t| i32::from(t.number()))
+    }
+
+    #[getter]
+    fn peer_routing_id<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        let routing_id = self
+            .inner
+            .peer_metadata()
+            .map_or(&[][..], |peer| &peer.routing_id);
+        PyBytes::new(py, routing_id)
+    }
+
+    #[getter]
+    fn peer_properties<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, value) in self
+            .inner
+            .peer_metadata()
+            .iter()
+            .flat_map(|peer| &peer.properties)
+        {
+            dict.set_item(name, PyBytes::new(py, value))?;
+        }
+        Ok(dict)
+    }
+
+    fn bytes_wanted(&self) -> usize {
+        self.inner.bytes_wanted()
+    }
+}
+
+/// Turns what the connection decodes into Python objects: messages onto the inbound pipe,
+/// events into a list created on the first event.
+struct PySink<'a, 'py> {
+    py: Python<'py>,
+    partial: &'a mut Vec<Py<PyBytes>>,
+    inbound: &'a mut Pipe<Py<PyAny>>,
+    events: Option<Bound<'py, PyList>>,
+}
+
+impl Sink for PySink<'_, '_> {
+    type Error = PyErr;
+
+    fn frame(&mut self, body: &[u8], more: bool) -> PyResult<()> {
+        let frame = PyBytes::new(self.py, body);
+        if more {
+            self.partial.push(frame.unbind());
+            return Ok(());
+        }
+        // Most messages have one frame: build their list without touching `partial`.
+        let message = if self.partial.is_empty() {
+            PyList::new(self.py, [frame])?
+        } else {
+            self.partial.push(frame.unbind());
+            PyList::new(self.py, self.partial.drain(..))?
+        };
+        self.inbound.push(message.into_any().unbind());
+        Ok(())
+    }
+
+    fn event(&mut self, event: Event<'_>) -> PyResult<()> {
+        let py = self.py;
+        let tuple = match event {
+            Event::Ready => PyTuple::new(py, [EV_READY])?,
+            Event::Ping { ttl } => (EV_PING, ttl).into_pyobject(py)?,
+            Event::Subscribe(topic) => (EV_SUBSCRIBE, PyBytes::new(py, topic)).into_pyobject(py)?,
+            Event::Cancel(topic) => (EV_CANCEL, PyBytes::new(py, topic)).into_pyobject(py)?,
+            Event::Error(reason) => (EV_ERROR, PyBytes::new(py, reason)).into_pyobject(py)?,
+        };
+        match &self.events {
+            Some(events) => events.append(tuple),
+            None => {
+                self.events = Some(PyList::new(py, [tuple])?);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Z85-encodes `data` (its length must be a multiple of 4).
+#[pyfunction]
+fn z85_encode<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let text = z85::encode(data).map_err(Error::from)?;
+    Ok(PyBytes::new(py, &text))
+}
+
+/// Decodes Z85 `text` (its length must be a non-empty multiple of 5).
+#[pyfunction]
+fn z85_decode<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let data = z85::decode(text).map_err(Error::from)?;
+    Ok(PyBytes::new(py, &data))
+}
+
+/// The module `zmtrio._core`.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("ProtocolError", py.get_type::<ProtocolError>())?;
+    m.add_class::<PyPipe>()?;
+    m.add_class::<PyConnection>()?;
+    m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
+    for (name, value) in [
+        ("EV_READY", EV_READY),
+        ("EV_PING", EV_PING),
+        ("EV_SUBSCRIBE", EV_SUBSCRIBE),
+        ("EV_CANCEL", EV_CANCEL),
+        ("EV_ERROR", EV_ERROR),
+    ] {
+        m.add(name, value)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+"""Shared fixtures: a zmtrio context per test and pyzmq (libzmq) as the reference peer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import trio
+import zmq
+import zmtrio
+
+#: Every test runs under this deadline (seconds), so a hang fails instead of stalling CI.
+TEST_TIMEOUT = 30
+
+
+@pytest.fixture(autouse=True)
+async def _bounded_in_time() -> AsyncIterator[None]:
+    with trio.fail_after(TEST_TIMEOUT):
+        yield
+
+
+@pytest.fixture
+async def ctx() -> AsyncIterator[zmtrio.Context]:
+    async with zmtrio.Context() as context:
+        yield context
+
+
+@pytest.fixture
+def zctx() -> Iterator[zmq.Context[Any]]:
+    context: zmq.Context[Any] = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+@pytest.fixture
+def ipc_dir() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="zmtrio-test-") as directory:
+        yield directory
+
+
+def endpoint_for(transport: str, ipc_dir: str, name: str = "s") -> str:
+    """A bindable endpoint: an ephemeral tcp port, an ipc path, or an inproc name."""
+    if transport == "tcp":
+        return "tcp://127.0.0.1:*"
+    if transport == "ipc":
+        return "ipc://" + os.path.join(ipc_dir, name)
+    return "inproc://" + name
+
+
+class ZmqPeer:
+    """A pyzmq socket driven from trio: each blocking call runs in a worker thread with a
+    receive/send timeout, so a missing message fails the test instead of hanging it."""
+
+    def __init__(self, context: zmq.Context[Any], socket_type: int, timeout_ms: int = 10_000):
+        self.sock = context.socket(socket_type)
+        self.sock.rcvtimeo = timeout_ms
+        self.sock.sndtimeo = timeout_ms
+        self.sock.linger = 0
+
+    def bind(self, endpoint: str) -> str:
+        if endpoint.startswith("tcp://") and endpoint.endswith(":*"):
+            port = self.sock.bind_to_random_port(endpoint[: -len(":*")])
+            return f"{endpoint[: -len(':*')]}:{port}"
+        self.sock.bind(endpoint)
+        return endpoint
+
+    def connect(self, endpoint: str) -> None:
+        self.sock.connect(endpoint)
+
+    async def send_multipart(self, frames: list[bytes]) -> None:
+        await trio.to_thread.run_sync(self.sock.send_multipart, frames)
+
+    async def recv_multipart(self) -> list[bytes]:
+        return await trio.to_thread.run_sync(self.sock.recv_multipart)
+
+    def close(self) -> None:
+        self.sock.close(linger=0)
