@@ -24,7 +24,7 @@ import trio
 from . import _core
 from ._constants import EventType
 from ._options import SocketOption
-from ._peer import Peer
+from ._peer import Peer, ignore_subscription
 from ._wakeup import Wakeup
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ class Engine:
         attached = False
         try:
             await self._handshake()
+            peer.routing_id = self._conn.peer_routing_id
+            peer.send_subscription = self._send_subscription
             if not socket._connection_ready(peer):
                 raise _PeerRefused("the socket takes no more peers")
             attached = True
@@ -123,6 +125,7 @@ class Engine:
         finally:
             peer.out.detach_consumer()
             peer.inp.detach_producer()
+            peer.send_subscription = ignore_subscription
             if attached:
                 socket._connection_lost(peer)
             with trio.CancelScope(shield=True):
@@ -171,7 +174,9 @@ class Engine:
                 if value in (b"300", b"400", b"500"):
                     self._socket._emit(EventType.HANDSHAKE_FAILED_AUTH, int(value), self._endpoint)
                 raise _PeerRefused(value.decode("ascii", "replace"))
-            # SUBSCRIBE/CANCEL mean nothing to PAIR, PUSH and PULL: libzmq ignores them too.
+            elif kind in (_core.EV_SUBSCRIBE, _core.EV_CANCEL):
+                # Only publishing patterns act on them (libzmq ignores them elsewhere).
+                self._socket._pattern.subscription(self._peer, event[1], kind == _core.EV_SUBSCRIBE)
 
     async def _serve(self) -> None:
         """Run reader, writer (and heartbeats) until one of them ends the connection."""
@@ -184,6 +189,11 @@ class Engine:
             await self._guard(self._read_loop)
         if self._failure is not None:
             raise self._failure
+
+    def _send_subscription(self, topic: bytes, subscribe: bool) -> None:
+        """Queue a (un)subscription in the form the peer's ZMTP version wants."""
+        self._conn.send_subscription(topic, subscribe)
+        self._writer_wake.wake()
 
     def _start_heartbeat(self) -> None:
         """Start the heartbeat task once the connection is served (idempotent)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, final
 
 from ._pipe import Pipe
@@ -9,7 +10,12 @@ from ._pipe import Pipe
 if TYPE_CHECKING:
     from ._socket import Socket
 
-__all__ = ["Peer"]
+__all__ = ["Peer", "ignore_subscription"]
+
+
+def ignore_subscription(topic: bytes, subscribe: bool) -> None:
+    """What a peer does with subscriptions while nothing carries them (not connected):
+    they are re-sent on every connect."""
 
 
 @final
@@ -30,6 +36,7 @@ class Peer:
         "out",
         "remote",
         "routing_id",
+        "send_subscription",
     )
 
     def __init__(self, out: Pipe, inp: Pipe, endpoint: str) -> None:
@@ -47,6 +54,8 @@ class Peer:
         self.keep_attached = False
         #: For inproc: the other socket and its view of this link.
         self.remote: tuple[Socket, Peer] | None = None
+        #: Sends a (un)subscription to this peer: set by its engine, or by inproc.
+        self.send_subscription: Callable[[bytes, bool], None] = ignore_subscription
 
     def __repr__(self) -> str:
         return f"<Peer {self.endpoint} out={len(self.out.queue)} in={len(self.inp.queue)}>"

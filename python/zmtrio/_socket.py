@@ -27,7 +27,7 @@ from ._monitor import Event
 from ._options import OPTIONS, OPTIONS_BY_ID, SocketOption, validate
 from ._peer import Peer
 from ._pipe import Pipe
-from ._routing import ROUTING
+from ._routing import PATTERNS
 from ._transport import split_endpoint
 from ._transport._stream import Listener, accept_loop, connect_loop, listen, opener
 
@@ -114,15 +114,13 @@ class Socket:
             self._type = SocketType(socket_type)
         except ValueError:
             raise ZMQError(errno.EINVAL, f"unknown socket type {socket_type!r}") from None
-        routing = ROUTING.get(self._type)
-        if routing is None:
-            raise ZMQError(ENOTSUP, f"{self.type.name} sockets are not implemented yet")
+        pattern = PATTERNS.get(self._type)
+        if pattern is None:
+            raise ZMQError(ENOTSUP, f"{self._type.name} sockets are not implemented yet")
         self._context = context
         self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
         self._options[SocketOption.TYPE] = int(self._type)
-        self._outgoing = routing.outgoing() if routing.outgoing is not None else None
-        self._incoming = routing.incoming() if routing.incoming is not None else None
-        self._max_peers = routing.max_peers
+        self._pattern = pattern(self._options)
         self._attached: set[Peer] = set()
         self._peers: set[Peer] = set()
         self._send_lot = trio.lowlevel.ParkingLot()
@@ -262,24 +260,29 @@ class Socket:
         self._adopt(peer)
         return peer
 
-    def _connection_ready(self, peer: Peer) -> bool:
-        """A handshake finished: route through ``peer``. False if the socket is full
-        (a second PAIR peer), in which case the connection must be dropped."""
+    def _attach(self, peer: Peer) -> bool:
+        """Route through ``peer``. False if the socket refuses it (a second PAIR peer)."""
         if peer.attached:
             return True
-        if self._torn_down:
+        pattern = self._pattern
+        if self._torn_down or (
+            pattern.max_peers is not None and len(self._attached) >= pattern.max_peers
+        ):
             return False
-        if self._max_peers is not None and len(self._attached) >= self._max_peers:
+        if not pattern.attach(peer):
             return False
         peer.attached = True
         self._attached.add(peer)
-        if self._outgoing is not None:
-            self._outgoing.attach(peer)
-        if self._incoming is not None:
-            self._incoming.attach(peer)
         self._writable()
         if len(peer.inp.queue):
             self._readable(peer)
+        return True
+
+    def _connection_ready(self, peer: Peer) -> bool:
+        """A handshake (or inproc join) finished. False if the connection must be dropped."""
+        if not self._attach(peer):
+            return False
+        self._pattern.connected(peer)
         return True
 
     def _connection_lost(self, peer: Peer) -> None:
@@ -290,10 +293,7 @@ class Socket:
         if peer.attached:
             peer.attached = False
             self._attached.discard(peer)
-            if self._outgoing is not None:
-                self._outgoing.detach(peer)
-            if self._incoming is not None:
-                self._incoming.detach(peer)
+            self._pattern.detach(peer)
         peer.out.queue.clear()
         if self._torn_down or peer.keep_attached:
             self._peers.discard(peer)
@@ -302,8 +302,7 @@ class Socket:
 
     def _readable(self, peer: Peer) -> None:
         """``peer``'s inbound pipe went from empty to non-empty."""
-        if self._incoming is not None:
-            self._incoming.readable(peer)
+        self._pattern.readable(peer)
         if self._recv_lot:
             self._recv_lot.unpark_all()
         if self._change_lot:
@@ -383,7 +382,7 @@ class Socket:
             scope = self._spawn(connect_loop, self, endpoint, address, open_stream, peer)
         if not immediate:
             peer.keep_attached = True
-            self._connection_ready(peer)
+            self._attach(peer)
         self._connections.setdefault(endpoint, []).append((scope, peer))
         self._last_endpoint = endpoint
 
@@ -439,14 +438,9 @@ class Socket:
         """Send one message now or raise ``Again``."""
         self._send_nowait(_as_message(frames))
 
-    def _outgoing_strategy(self) -> Any:
-        if self._outgoing is None:
-            raise ZMQError(ENOTSUP, f"{self.type.name} sockets cannot send")
-        return self._outgoing
-
     def _send_nowait(self, message: list[bytes]) -> None:
         self._check_open()
-        if not self._outgoing_strategy().send(message):
+        if not self._pattern.send(message):
             raise Again()
 
     async def _send_message(self, message: list[bytes], flags: int) -> None:
@@ -455,7 +449,7 @@ class Socket:
         if self._closed:
             raise trio.ClosedResourceError("the socket is closed")
         await checkpoint_if_cancelled()
-        if self._outgoing_strategy().send(message):
+        if self._pattern.send(message):
             self._calls += 1
             if not self._calls % _FAIRNESS_BATCH:
                 await cancel_shielded_checkpoint()
@@ -465,13 +459,13 @@ class Socket:
         await self._wait_to_send(message)
 
     async def _wait_to_send(self, message: list[bytes]) -> None:
-        outgoing = self._outgoing_strategy()
+        send = self._pattern.send
         timeout_ms = self._options[SocketOption.SNDTIMEO]
         with trio.move_on_after(timeout_ms / 1000 if timeout_ms >= 0 else math.inf):
             while True:
                 await self._send_lot.park()
                 self._check_open()
-                if outgoing.send(message):
+                if send(message):
                     return
         raise Again(msg="SNDTIMEO expired before the message could be queued")
 
@@ -481,12 +475,12 @@ class Socket:
         batch = [_as_message(frames) for frames in messages]
         self._check_open()
         await checkpoint_if_cancelled()
-        outgoing = self._outgoing_strategy()
-        sent = outgoing.send_many(batch)
+        send_many = self._pattern.send_many
+        sent = send_many(batch)
         while sent < len(batch):
             await self._send_lot.park()
             self._check_open()
-            sent += outgoing.send_many(batch[sent:])
+            sent += send_many(batch[sent:])
         await cancel_shielded_checkpoint()
 
     # ------------------------------------------------------------------ receiving
@@ -538,43 +532,38 @@ class Socket:
             return rest
         return self._recv_nowait()
 
-    def _incoming_strategy(self) -> Any:
-        if self._incoming is None:
-            raise ZMQError(ENOTSUP, f"{self.type.name} sockets cannot receive")
-        return self._incoming
-
     def _recv_nowait(self) -> list[bytes]:
         self._check_open()
-        message = self._incoming_strategy().recv()
+        message = self._pattern.recv()
         if message is None:
             raise Again()
-        return message  # type: ignore[no-any-return]
+        return message
 
     async def _recv_message(self, flags: int) -> list[bytes]:
         # hot path: like _send_message, yield only when waiting or every _FAIRNESS_BATCH.
         if self._closed:
             raise trio.ClosedResourceError("the socket is closed")
         await checkpoint_if_cancelled()
-        message = self._incoming_strategy().recv()
+        message = self._pattern.recv()
         if message is not None:
             self._calls += 1
             if not self._calls % _FAIRNESS_BATCH:
                 await cancel_shielded_checkpoint()
-            return message  # type: ignore[no-any-return]
+            return message
         if flags & DONTWAIT:
             raise Again()
         return await self._wait_to_recv()
 
     async def _wait_to_recv(self) -> list[bytes]:
-        incoming = self._incoming_strategy()
+        recv = self._pattern.recv
         timeout_ms = self._options[SocketOption.RCVTIMEO]
         with trio.move_on_after(timeout_ms / 1000 if timeout_ms >= 0 else math.inf):
             while True:
                 await self._recv_lot.park()
                 self._check_open()
-                message = incoming.recv()
+                message = recv()
                 if message is not None:
-                    return message  # type: ignore[no-any-return]
+                    return message
         raise Again(msg="RCVTIMEO expired before a message arrived")
 
     async def recv_batch(self, max_messages: int) -> list[list[bytes]]:
@@ -584,17 +573,17 @@ class Socket:
             raise ValueError("max_messages must be at least 1")
         self._check_open()
         await checkpoint_if_cancelled()
-        incoming = self._incoming_strategy()
+        recv_many = self._pattern.recv_many
         batch: list[list[bytes]] = []
         if self._received_frames:
             batch.append(self._received_frames)
             self._received_frames = []
-        batch.extend(incoming.recv_many(max_messages - len(batch)))
+        batch.extend(recv_many(max_messages - len(batch)))
         if batch:
             await cancel_shielded_checkpoint()
             return batch
         batch.append(await self._wait_to_recv())
-        batch.extend(incoming.recv_many(max_messages - 1))
+        batch.extend(recv_many(max_messages - 1))
         return batch
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]:
@@ -610,9 +599,9 @@ class Socket:
 
     def _events(self) -> int:
         events = 0
-        if self._received_frames or (self._incoming is not None and self._incoming.has_message()):
+        if self._received_frames or self._pattern.has_message():
             events |= POLLIN
-        if self._outgoing is not None and self._outgoing.writable():
+        if self._pattern.writable():
             events |= POLLOUT
         return events
 

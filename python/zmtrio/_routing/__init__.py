@@ -1,40 +1,31 @@
-"""Routing strategies: how each socket type picks the peer to send to and receive from.
+"""Routing: how each socket type picks the peer to send to and receive from.
 
 =========  ==============  ============  ===========
 type       send            receive       peers
 =========  ==============  ============  ===========
-PAIR       load-balance    fair-queue    one at most
+PAIR       exclusive       exclusive     one at most
 PUSH       load-balance    (none)        any
 PULL       (none)          fair-queue    any
 =========  ==============  ============  ===========
 
-Load-balance (libzmq ``lb_t``): round-robin over attached peers whose pipe has room; the
-sender blocks when none has. Fair-queue (libzmq ``fq_t``): round-robin over peers that have
-messages, one message each in turn. Every strategy works on whole messages only.
+Strategies, one module each: load-balance (libzmq ``lb_t``: round-robin over peers whose
+pipe has room; the sender blocks when none has) and fair-queue (libzmq ``fq_t``: one message
+from each peer that has some, in turn). Each socket type is a :class:`Pattern` composed from
+them, in a module per family. Every strategy moves whole messages only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .._constants import SocketType
-from ._fair_queue import FairQueue
-from ._load_balance import LoadBalance
+from ._exclusive import Pair
+from ._pattern import Pattern
+from ._pipeline import Pull, Push
 
-__all__ = ["ROUTING", "FairQueue", "LoadBalance", "RoutingSpec"]
+__all__ = ["PATTERNS", "Pattern"]
 
-
-@dataclass(frozen=True, slots=True)
-class RoutingSpec:
-    """What a socket type sends with, receives with, and how many peers it takes."""
-
-    outgoing: type[LoadBalance] | None
-    incoming: type[FairQueue] | None
-    max_peers: int | None = None
-
-
-ROUTING: dict[SocketType, RoutingSpec] = {
-    SocketType.PAIR: RoutingSpec(LoadBalance, FairQueue, max_peers=1),
-    SocketType.PUSH: RoutingSpec(LoadBalance, None),
-    SocketType.PULL: RoutingSpec(None, FairQueue),
+#: The behaviour of each socket type zmtrio implements.
+PATTERNS: dict[SocketType, type[Pattern]] = {
+    SocketType.PAIR: Pair,
+    SocketType.PUSH: Push,
+    SocketType.PULL: Pull,
 }

@@ -7,6 +7,7 @@ queue in them, and the bind joins them later.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import TYPE_CHECKING, final
 
 from .._errors import ZMQError
@@ -18,6 +19,17 @@ if TYPE_CHECKING:
     from .._socket import Socket
 
 __all__ = ["InprocRegistry"]
+
+
+def _subscription_sender(pipe: Pipe) -> Callable[[bytes, bool], None]:
+    """Inproc has no commands: subscriptions travel as ``0x01``/``0x00``-prefixed messages,
+    ZMTP 3.0's form, which publishing sockets accept from any peer."""
+
+    def send_subscription(topic: bytes, subscribe: bool) -> None:
+        if pipe.queue.push([(b"\x01" if subscribe else b"\x00") + topic]) == 1:
+            pipe.on_readable()
+
+    return send_subscription
 
 
 def _pipe_hwm(sender: Socket, receiver: Socket) -> int:
@@ -85,6 +97,8 @@ class InprocRegistry:
         connector_peer.routing_id = binder._options[SocketOption.ROUTING_ID]
         binder_peer.remote = (connector, connector_peer)
         connector_peer.remote = (binder, binder_peer)
+        binder_peer.send_subscription = _subscription_sender(to_connector)
+        connector_peer.send_subscription = _subscription_sender(to_binder)
         if not binder._connection_ready(binder_peer):
             connector._connection_lost(connector_peer)
             return

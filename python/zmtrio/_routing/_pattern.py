@@ -1,0 +1,102 @@
+"""``Pattern``: what a socket type does with messages, built from the routing strategies.
+
+A socket holds one pattern. The socket calls ``send``/``recv`` on its hot path and tells the
+pattern about peers (``attach``, ``detach``, ``connected``) and their pipes (``readable``);
+engines pass subscription commands on (``subscription``).
+
+The hot-path entries (``send``, ``send_many``, ``writable``, ``recv``, ``recv_many``,
+``has_message``) are attributes, so a subclass can bind a strategy's method straight in
+(``self.send = balance.send``) with no extra call per message. By default they refuse with
+``ENOTSUP`` (sending) or report nothing to receive, as libzmq does for a type that lacks
+the direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._constants import ENOTSUP
+from .._errors import ZMQError
+from .._peer import Peer
+
+__all__ = ["Pattern"]
+
+Message = list[bytes]
+
+
+class Pattern:
+    """Base of every socket type's behaviour."""
+
+    #: How many peers the socket takes at once (PAIR: one); None for any number.
+    max_peers: int | None = None
+
+    send: Callable[[Message], bool]
+    """Queue a message; False if it must wait for room. Raises ``ZMQError`` on misuse."""
+    send_many: Callable[[list[Message]], int]
+    """Queue messages from the front of a list as ``send`` would; return how many."""
+    writable: Callable[[], bool]
+    """Whether ``send`` would queue a message now (``POLLOUT``)."""
+    recv: Callable[[], Message | None]
+    """Take the next message for the application, or ``None`` if there is none."""
+    recv_many: Callable[[int], list[Message]]
+    """Take up to that many messages (possibly none)."""
+    has_message: Callable[[], bool]
+    """Whether ``recv`` would return a message now (``POLLIN``)."""
+
+    def __init__(self, options: dict[int, Any]) -> None:
+        #: The socket's live option values, read where behaviour depends on them.
+        self.options = options
+        self.send = self._cannot_send
+        self.send_many = self._send_each
+        self.writable = _never
+        self.recv = self._cannot_receive
+        self.recv_many = self._recv_each
+        self.has_message = _never
+
+    # ---------------------------------------------------------------- peers
+
+    def attach(self, peer: Peer) -> bool:
+        """Start routing through ``peer``; False refuses it (the connection is dropped)."""
+        return True
+
+    def detach(self, peer: Peer) -> None:
+        """Stop routing through ``peer`` (its connection ended or the socket closes)."""
+
+    def connected(self, peer: Peer) -> None:
+        """``peer`` finished a handshake (called on every reconnect, after ``attach``)."""
+
+    def readable(self, peer: Peer) -> None:
+        """``peer``'s inbound pipe went from empty to non-empty."""
+
+    def subscription(self, peer: Peer, topic: bytes, subscribe: bool) -> None:
+        """``peer`` sent a SUBSCRIBE (or CANCEL) command; ignored unless publishing."""
+
+    # ---------------------------------------------------------------- defaults
+
+    def _cannot_send(self, msg: Message) -> bool:
+        raise ZMQError(ENOTSUP, f"{type(self).__name__.upper()} sockets cannot send")
+
+    def _cannot_receive(self) -> Message | None:
+        raise ZMQError(ENOTSUP, f"{type(self).__name__.upper()} sockets cannot receive")
+
+    def _send_each(self, msgs: list[Message]) -> int:
+        sent = 0
+        for msg in msgs:
+            if not self.send(msg):
+                break
+            sent += 1
+        return sent
+
+    def _recv_each(self, max_messages: int) -> list[Message]:
+        taken: list[Message] = []
+        while len(taken) < max_messages:
+            msg = self.recv()
+            if msg is None:
+                break
+            taken.append(msg)
+        return taken
+
+
+def _never() -> bool:
+    return False

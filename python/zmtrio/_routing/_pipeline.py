@@ -1,0 +1,50 @@
+"""PUSH and PULL (RFC 30): load-balanced out, fair-queued in."""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+from .._peer import Peer
+from ._fair_queue import FairQueue
+from ._load_balance import LoadBalance
+from ._pattern import Pattern
+
+__all__ = ["Pull", "Push"]
+
+
+@final
+class Push(Pattern):
+    """Round-robin to peers with room; blocks when none has (never drops)."""
+
+    def __init__(self, options: dict[int, Any]) -> None:
+        super().__init__(options)
+        self._balance = LoadBalance()
+        self.send = self._balance.send
+        self.send_many = self._balance.send_many
+        self.writable = self._balance.writable
+
+    def attach(self, peer: Peer) -> bool:
+        self._balance.attach(peer)
+        return True
+
+    def detach(self, peer: Peer) -> None:
+        self._balance.detach(peer)
+
+
+@final
+class Pull(Pattern):
+    """Fair-queues messages from every peer."""
+
+    def __init__(self, options: dict[int, Any]) -> None:
+        super().__init__(options)
+        self._queue = FairQueue()
+        self.recv = self._queue.recv
+        self.recv_many = self._queue.recv_many
+        self.has_message = self._queue.has_message
+
+    def attach(self, peer: Peer) -> bool:
+        self._queue.attach(peer)
+        return True
+
+    def readable(self, peer: Peer) -> None:
+        self._queue.readable(peer)
