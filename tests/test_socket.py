@@ -398,3 +398,18 @@ async def test_hwm_blocks_and_loses_nothing(ctx: zmtrio.Context) -> None:
     assert scope.cancelled_caught  # send blocks at the high-water mark
     received = [int.from_bytes((await pull.recv())[:4], "big") for _ in range(sent)]
     assert received == list(range(sent))
+
+
+async def test_conflate_keeps_only_the_newest_message(ctx: zmtrio.Context) -> None:
+    pull = ctx.socket(zmtrio.PULL)
+    pull.conflate = 1
+    endpoint = await pull.bind("tcp://127.0.0.1:*")
+    push = ctx.socket(zmtrio.PUSH)
+    await push.connect(endpoint)
+    for i in range(100):
+        await push.send(str(i).encode())
+    await push.send(b"last")
+    while True:  # the newest message wins; older ones may have been taken first
+        if await pull.recv() == b"last":
+            break
+    assert pull.statistics().queued_inbound == 0

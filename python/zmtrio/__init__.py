@@ -112,6 +112,9 @@ from ._errors import (
 )
 from ._monitor import Event as Event
 from ._options import SocketOption as SocketOption
+from ._poller import Poller as Poller
+from ._proxy import proxy as proxy
+from ._proxy import proxy_steerable as proxy_steerable
 from ._socket import Socket as Socket
 from ._socket import SocketStatistics as SocketStatistics
 
@@ -164,12 +167,15 @@ __all__ = [
     "ContextTerminated",
     "Event",
     "EventType",
+    "Poller",
     "Socket",
     "SocketOption",
     "SocketStatistics",
     "SocketType",
     "ZMQBaseError",
     "ZMQError",
+    "proxy",
+    "proxy_steerable",
     "strerror",
     "z85_decode",
     "z85_encode",

@@ -43,11 +43,13 @@ class ProtocolError(Exception):
 class Pipe:
     """A bounded FIFO of messages between a socket and one peer (or two inproc sockets).
 
-    ``hwm`` is the high-water mark in messages; 0 means unbounded.
+    ``hwm`` is the high-water mark in messages; 0 means unbounded. A ``conflate`` pipe
+    keeps only the newest message (``ZMQ_CONFLATE``): each push replaces the one queued,
+    and it is never full.
     """
 
     hwm: int
-    def __init__(self, hwm: int) -> None: ...
+    def __init__(self, hwm: int, conflate: bool = False) -> None: ...
     def __len__(self) -> int: ...
     def try_push(self, msg: list[bytes]) -> int:
         """Queue ``msg`` unless full; return -1 if full, else the new length (1: was empty)."""

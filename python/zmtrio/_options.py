@@ -158,7 +158,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     ),
     _int(_O.REQ_CORRELATE, 0, maximum=_BOOL_MAX, types=frozenset({_T.REQ}), built=False),
     _int(_O.REQ_RELAXED, 0, maximum=_BOOL_MAX, types=frozenset({_T.REQ}), built=False),
-    _int(_O.CONFLATE, 0, maximum=_BOOL_MAX, built=False),
+    _int(_O.CONFLATE, 0, maximum=_BOOL_MAX),
     OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255, built=False),
     _int(_O.ROUTER_HANDOVER, 0, maximum=_BOOL_MAX, types=frozenset({_T.ROUTER}), built=False),
     OptionSpec(

@@ -32,8 +32,8 @@ class Pipe:
 
     __slots__ = ("lwm", "on_readable", "on_writable", "queue", "writer_blocked")
 
-    def __init__(self, hwm: int) -> None:
-        self.queue = _core.Pipe(hwm)
+    def __init__(self, hwm: int, conflate: bool = False) -> None:
+        self.queue = _core.Pipe(hwm, conflate)
         self.lwm = low_water_mark(hwm)
         self.on_readable: Callable[[], None] = _nothing
         self.on_writable: Callable[[], None] = _nothing

@@ -58,6 +58,12 @@ _COMPATIBLE: Final[dict[SocketType, frozenset[SocketType]]] = {
 }
 
 
+#: The types CONFLATE applies to (libzmq ignores it on the others).
+_CONFLATING: Final = frozenset(
+    {SocketType.PULL, SocketType.PUSH, SocketType.SUB, SocketType.PUB, SocketType.DEALER}
+)
+
+
 def _as_frame(data: object) -> bytes:
     """A frame as immutable bytes: libzmq copies on send, so later edits can't leak."""
     if type(data) is bytes:
@@ -254,8 +260,11 @@ class Socket:
 
     def _new_peer(self, endpoint: str) -> Peer:
         options = self._options
+        conflate = bool(options[SocketOption.CONFLATE]) and self._type in _CONFLATING
         peer = Peer(
-            Pipe(options[SocketOption.SNDHWM]), Pipe(options[SocketOption.RCVHWM]), endpoint
+            Pipe(options[SocketOption.SNDHWM], conflate),
+            Pipe(options[SocketOption.RCVHWM], conflate),
+            endpoint,
         )
         self._adopt(peer)
         return peer

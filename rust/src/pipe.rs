@@ -20,6 +20,7 @@ use std::collections::VecDeque;
 pub struct Pipe<T> {
     queue: VecDeque<T>,
     hwm: usize,
+    conflate: bool,
 }
 
 impl<T> Pipe<T> {
@@ -28,7 +29,23 @@ impl<T> Pipe<T> {
         Pipe {
             queue: VecDeque::new(),
             hwm,
+            conflate: false,
         }
+    }
+
+    /// A pipe that keeps only the newest item (libzmq's `ZMQ_CONFLATE`): every push
+    /// replaces what is queued, so it is never full.
+    pub fn conflating() -> Self {
+        Pipe {
+            queue: VecDeque::with_capacity(1),
+            hwm: 1,
+            conflate: true,
+        }
+    }
+
+    /// Whether this pipe keeps only the newest item.
+    pub fn is_conflating(&self) -> bool {
+        self.conflate
     }
 
     /// The number of queued items.
@@ -53,7 +70,7 @@ impl<T> Pipe<T> {
 
     /// Whether [`Pipe::try_push`] would refuse now.
     pub fn is_full(&self) -> bool {
-        self.hwm > 0 && self.queue.len() >= self.hwm
+        !self.conflate && self.hwm > 0 && self.queue.len() >= self.hwm
     }
 
     /// Queues `item` unless the pipe is full (then hands it back); returns the new length.
@@ -66,6 +83,9 @@ impl<T> Pipe<T> {
 
     /// Queues `item` ignoring the high-water mark; returns the new length.
     pub fn push(&mut self, item: T) -> usize {
+        if self.conflate {
+            self.queue.clear();
+        }
         self.queue.push_back(item);
         self.queue.len()
     }
@@ -78,7 +98,7 @@ impl<T> Pipe<T> {
         // Check for room before taking an item, so no item is taken and then dropped.
         while pushed < limit && !self.is_full() {
             let Some(item) = items.next() else { break };
-            self.queue.push_back(item);
+            self.push(item);
             pushed += 1;
         }
         pushed
@@ -131,6 +151,18 @@ mod tests {
         assert_eq!(pipe.push_many([1, 2, 3], 2), 2);
         assert_eq!(pipe.push_many([9], 0), 0);
         assert_eq!(pipe.pop_many(10).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    #[test]
+    fn conflating_pipe_keeps_only_the_newest_item_and_is_never_full() {
+        let mut pipe = Pipe::conflating();
+        assert_eq!(pipe.try_push(1), Ok(1));
+        assert!(!pipe.is_full());
+        assert_eq!(pipe.try_push(2), Ok(1));
+        assert_eq!(pipe.push_many([3, 4, 5], 2), 2);
+        assert_eq!(pipe.len(), 1);
+        assert_eq!(pipe.pop(), Some(4));
+        assert_eq!(pipe.pop(), None);
     }
 
     #[test]

@@ -55,10 +55,14 @@ struct PyPipe {
 #[pymethods]
 impl PyPipe {
     #[new]
-    fn new(hwm: usize) -> Self {
-        PyPipe {
-            inner: Pipe::new(hwm),
-        }
+    #[pyo3(signature = (hwm, conflate = false))]
+    fn new(hwm: usize, conflate: bool) -> Self {
+        let inner = if conflate {
+            Pipe::conflating()
+        } else {
+            Pipe::new(hwm)
+        };
+        PyPipe { inner }
     }
 
     #[getter]
