@@ -133,3 +133,14 @@ async def test_disconnect_then_reconnect_elsewhere(ctx: zmtrio.Context) -> None:
     await push.send(b"to second")
     assert await second.recv() == b"to second"
     assert first.statistics().queued_inbound == 0
+
+
+async def test_inproc_messages_survive_the_sender_closing(ctx: zmtrio.Context) -> None:
+    pull = ctx.socket(zmtrio.PULL)
+    push = ctx.socket(zmtrio.PUSH)
+    await push.connect(await pull.bind("inproc://sender-closes"))
+    count = 1500  # more than the receiver takes before the sender is done
+    async with push:
+        for i in range(count):
+            await push.send(i.to_bytes(2, "big"))
+    assert [int.from_bytes(await pull.recv(), "big") for _ in range(count)] == list(range(count))

@@ -292,6 +292,10 @@ class Socket:
         if not self._attach(peer):
             return False
         self._pattern.connected(peer)
+        if False:
+            # Messages that came in with the handshake: a connect endpoint's peer was
+            # attached before it, and a ROUTER only reads a peer once it is identified.
+            self._readable(peer)
         return True
 
     def _connection_lost(self, peer: Peer) -> None:
@@ -303,7 +307,10 @@ class Socket:
             peer.attached = False
             self._attached.discard(peer)
             self._pattern.detach(peer)
-        peer.out.queue.clear()
+        if peer.remote is None:
+            # Unsent messages die with the connection; an inproc pipe is already the
+            # other socket's inbound queue, so what is in it stays there to be received.
+            peer.out.queue.clear()
         if self._torn_down or peer.keep_attached:
             self._peers.discard(peer)
         elif not len(peer.inp.queue):
@@ -591,7 +598,9 @@ class Socket:
         if batch:
             await cancel_shielded_checkpoint()
             return batch
-        batch.append(await self._wait_to_recv())
+        # Through the single-message path, so a pattern that may not receive now (REQ/REP
+        # out of turn) raises instead of waiting.
+        batch.append(await self._recv_message(0))
         batch.extend(recv_many(max_messages - 1))
         return batch
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+import trio
+
+from ._roles import add_role_commands, run_proxy, run_role
+
 __all__ = ["main"]
 
 
@@ -22,13 +26,22 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="measure throughput or latency, side by side with pyzmq",
         description=(
-            "Measure PUSH->PULL throughput or PAIR ping-pong latency with peers in separate "
-            "processes. With pyzmq installed (or --vs pyzmq) the same workload also runs on "
-            "pyzmq in the same run and each zmtrio row is given as a ratio: per-message "
-            "send/recv against zmq.asyncio, send_batch/recv_batch against blocking pyzmq."
+            "Measure PUSH->PULL throughput, PAIR or REQ/REP round trips, or PUB->SUB fan-out "
+            "with peers in separate processes. With pyzmq installed (or --vs pyzmq) the "
+            "same workload also runs on pyzmq in the same run and each zmtrio row is given "
+            "as a ratio: per-message send/recv against zmq.asyncio and blocking pyzmq, "
+            "send_batch/recv_batch against blocking pyzmq."
         ),
     )
-    bench.add_argument("--workload", choices=["throughput", "latency"], default="throughput")
+    bench.add_argument(
+        "--workload",
+        choices=["throughput", "latency", "reqrep", "pubsub"],
+        default="throughput",
+        help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB fan-out",
+    )
+    bench.add_argument(
+        "--subscribers", type=_positive, default=10, help="SUB peers for pubsub (10)"
+    )
     bench.add_argument("--transport", choices=["tcp", "ipc", "inproc"], default="tcp")
     bench.add_argument("--size", type=int, default=64, help="message size in bytes (64)")
     bench.add_argument("--count", type=_positive, default=300_000, help="messages (300000)")
@@ -52,13 +65,21 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: when it is a terminal)",
     )
+    add_role_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the ``zmtrio`` command line."""
     args = _parser().parse_args(argv)
-    if args.command == "bench":
+    if args.command == "proxy":
+        trio.run(run_proxy, args)
+    elif args.command != "bench":
+        try:
+            trio.run(run_role, args)
+        except KeyboardInterrupt:
+            pass
+    else:
         from ._bench import bench
 
         if args.per_message:
@@ -81,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
             size=args.size,
             count=args.count,
             batch=args.batch or 1024,
+            subscribers=args.subscribers,
             modes=modes,
             versus=versus,
             show_progress=args.progress == "always"

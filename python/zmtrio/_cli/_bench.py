@@ -1,4 +1,4 @@
-"""``zmtrio bench``: throughput and latency, zmtrio side by side with pyzmq in one run.
+"""``zmtrio bench``: throughput, latency and fan-out, zmtrio side by side with pyzmq.
 
 Every row runs its peers in fresh processes (spawned, so nothing is shared but the
 endpoint), the measuring side times from its first message to its last, and the table
@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
+import queue
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -17,18 +18,25 @@ from datetime import date
 from multiprocessing.context import SpawnProcess
 from typing import Any, TextIO
 
-from ._workers import Job, run
+from ._workers import ROLES, Job, Shared, run
 
 __all__ = ["Row", "bench"]
 
-#: zmtrio rows and the pyzmq row each one is compared with.
-_BASELINE = {"zmtrio": "pyzmq-asyncio", "zmtrio-batch": "pyzmq"}
 _LABELS = {
     "zmtrio": ("zmtrio", "send/recv"),
     "zmtrio-batch": ("zmtrio", "send_batch/recv_batch"),
     "pyzmq-asyncio": ("pyzmq", "zmq.asyncio send/recv"),
     "pyzmq": ("pyzmq", "blocking send/recv"),
 }
+_TITLES = {
+    "throughput": "PUSH->PULL throughput",
+    "latency": "PAIR ping-pong round trips",
+    "reqrep": "REQ/REP round trips",
+    "pubsub": "PUB->SUB fan-out",
+}
+#: Each zmtrio row's comparison rows: the batch API against blocking pyzmq; per-message
+#: calls against both pyzmq APIs (asyncio is what pyzmq offers an async user).
+_BASELINES = {"zmtrio": ("pyzmq-asyncio", "pyzmq"), "zmtrio-batch": ("pyzmq",)}
 _DEADLINE_SECONDS = 600
 
 
@@ -42,70 +50,91 @@ class Row:
 
     @property
     def rate(self) -> float:
-        """Messages per second (round trips per second for latency)."""
+        """Messages per second (round trips per second for round-trip workloads, messages
+        delivered to all subscribers together for fan-out)."""
         return self.messages / self.seconds
 
     @property
     def microseconds(self) -> float:
-        """Mean microseconds per message (per round trip for latency)."""
+        """Mean microseconds per message (per round trip)."""
         return self.seconds / self.messages * 1e6
 
 
 def _progress_bar(label: str, done: int, total: int, out: TextIO) -> None:
     width = 30
-    filled = width * done // max(total, 1)
+    filled = min(width, width * done // max(total, 1))
     bar = "#" * filled + "." * (width - filled)
-    out.write(f"\r  {label:<36} [{bar}] {100 * done // max(total, 1):3d}%")
+    out.write(f"\r  {label:<36} [{bar}] {min(100, 100 * done // max(total, 1)):3d}%")
     out.flush()
+
+
+def _result(
+    shared: Shared, processes: list[SpawnProcess], deadline: float, tick: Any = None
+) -> Any:
+    """The next report from a peer, calling ``tick`` every 0.1 s while waiting."""
+    while True:
+        if tick is not None:
+            tick()
+        try:
+            return shared.results.get(timeout=0.1)
+        except queue.Empty:
+            if time.monotonic() > deadline or not any(p.is_alive() for p in processes):
+                raise RuntimeError("a benchmark peer failed or timed out") from None
 
 
 def _measure(job: Job, show_progress: bool) -> Row:
     spawn = multiprocessing.get_context("spawn")
-    results: Any = spawn.Queue()
-    progress: Any = spawn.Value("q", 0, lock=False)
-    measuring_role, other_role = (
-        ("receiver", "sender") if job.workload == "throughput" else ("client", "echo")
+    shared = Shared(
+        results=spawn.Queue(),
+        progress=spawn.Value("q", 0, lock=False),
+        ready=spawn.Value("q", 0),
+        done=spawn.Value("q", 0),
     )
-    processes: list[SpawnProcess] = []
+    binder, connector = ROLES[job.workload]
+    connectors = job.subscribers if job.workload == "pubsub" else 1
     label = " ".join(_LABELS[job.implementation])
+    processes: list[SpawnProcess] = []
+    deadline = time.monotonic() + _DEADLINE_SECONDS
+
+    def start(role: str, endpoint: str | None) -> None:
+        process = spawn.Process(target=run, args=(job, role, endpoint, shared))
+        process.start()
+        processes.append(process)
+
     try:
         if job.transport == "inproc":
-            processes.append(spawn.Process(target=run, args=(job, "both", None, results, progress)))
-            processes[0].start()
+            start("both", None)
         else:
-            # The measuring side binds for throughput (libzmq's local_thr), connects for latency.
-            binder = measuring_role if job.workload == "throughput" else other_role
-            connector = other_role if binder == measuring_role else measuring_role
-            processes.append(spawn.Process(target=run, args=(job, binder, None, results, progress)))
-            processes[0].start()
-            kind, endpoint = results.get(timeout=60)
+            start(binder, None)
+            kind, endpoint = _result(shared, processes, deadline)
             assert kind == "endpoint"
-            processes.append(
-                spawn.Process(target=run, args=(job, connector, endpoint, results, progress))
-            )
-            processes[1].start()
-        deadline = time.monotonic() + _DEADLINE_SECONDS
-        while True:
-            if show_progress:
-                _progress_bar(label, progress.value, job.count, sys.stderr)
-            try:
-                message = results.get(timeout=0.1)
-            except Exception:  # queue.Empty: still running
-                if time.monotonic() > deadline or not any(p.is_alive() for p in processes):
-                    raise RuntimeError(f"benchmark peer for {label} failed or timed out") from None
-                continue
-            if message[0] == "elapsed":
-                break
+            for _ in range(connectors):
+                start(connector, endpoint)
+
+        def tick() -> None:
+            _progress_bar(label, shared.progress.value, job.count, sys.stderr)
+
+        expected = connectors if job.workload == "pubsub" else 1
+        reports = [
+            _result(shared, processes, deadline, tick if show_progress else None)
+            for _ in range(expected)
+        ]
         for process in processes:
             process.join(timeout=60)
         if show_progress:
             _progress_bar(label, job.count, job.count, sys.stderr)
             sys.stderr.write("\n")
-        return Row(job, message[1], message[2])
     finally:
         for process in processes:
             if process.is_alive():
                 process.kill()
+    if job.workload == "pubsub":
+        # Messages delivered to all subscribers together, over the span from the first
+        # subscriber's first message to the last subscriber's end marker.
+        delivered = sum(report[1] for report in reports)
+        span = max(report[3] for report in reports) - min(report[2] for report in reports)
+        return Row(job, span, delivered)
+    return Row(job, reports[0][1], reports[0][2])
 
 
 def _pyzmq_version() -> str | None:
@@ -123,52 +152,47 @@ def bench(
     size: int,
     count: int,
     batch: int,
+    subscribers: int,
     modes: list[str],
     versus: str,
     show_progress: bool,
     out: TextIO,
 ) -> list[Row]:
     """Run the workload for each mode (and pyzmq's counterparts); print and return rows."""
-    implementations = [m for m in modes if workload == "throughput" or m == "zmtrio"]
+    if workload != "throughput":
+        modes = ["zmtrio"]  # batches only make sense for one-way streams
     pyzmq = _pyzmq_version() if versus == "pyzmq" else None
     if versus == "pyzmq" and pyzmq is None:
         raise SystemExit("--vs pyzmq needs pyzmq installed (pip install pyzmq)")
+    implementations = list(modes)
     if pyzmq is not None and transport != "inproc":
-        for mode in list(implementations):
-            implementations.append(_BASELINE[mode])
-        if workload == "latency":
-            implementations.append("pyzmq")
+        for mode in modes:
+            implementations += _BASELINES[mode]
     implementations = list(dict.fromkeys(implementations))
-    what = "PUSH->PULL throughput" if workload == "throughput" else "PAIR ping-pong latency"
+    fan_out = f", {subscribers} subscribers" if workload == "pubsub" else ""
     out.write(
-        f"zmtrio bench: {what}, {transport}, {size} B messages, {count:,} messages, "
-        f"batch {batch}\n{date.today()} on {platform.system()} {platform.machine()}, "
+        f"zmtrio bench: {_TITLES[workload]}, {transport}, {size} B messages, "
+        f"{count:,} messages{fan_out}"
+        + (f", batch {batch}" if "zmtrio-batch" in modes else "")
+        + f"\n{date.today()} on {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
         + (f", {pyzmq}" if pyzmq else "")
         + "\n"
     )
-    base = Job("zmtrio", workload, transport, size, count, batch)
+    base = Job("zmtrio", workload, transport, size, count, batch, subscribers)
     rows = [_measure(replace(base, implementation=name), show_progress) for name in implementations]
     by_name = {row.job.implementation: row for row in rows}
-    unit = "msg/s" if workload == "throughput" else "round trips/s"
+    unit = "msg/s" if workload in ("throughput", "pubsub") else "round trips/s"
     out.write(f"\n{'library':<8} {'API':<24} {unit:>14} {'us each':>9}  ratio\n")
     for row in rows:
         library, api = _LABELS[row.job.implementation]
-        baseline_name = _BASELINE.get(row.job.implementation)
-        if workload == "latency" and row.job.implementation == "zmtrio":
-            baseline_name = "pyzmq"
-        baseline = by_name.get(baseline_name) if baseline_name else None
-        ratio = (
-            f"{row.rate / baseline.rate:.2f}x {' '.join(_LABELS[baseline_name])}"
-            if baseline is not None and baseline_name is not None
-            else ""
-        )
-        out.write(f"{library:<8} {api:<24} {row.rate:>14,.0f} {row.microseconds:>9.2f}  {ratio}\n")
-        if (
-            workload == "latency"
-            and row.job.implementation == "zmtrio"
-            and "pyzmq-asyncio" in by_name
-        ):
-            asyncio_rate = by_name["pyzmq-asyncio"].rate
-            out.write(f"{'':<58}{row.rate / asyncio_rate:.2f}x pyzmq zmq.asyncio send/recv\n")
+        ratios = [
+            f"{row.rate / by_name[name].rate:.2f}x {' '.join(_LABELS[name])}"
+            for name in _BASELINES.get(row.job.implementation, ())
+            if name in by_name
+        ]
+        first = ratios[0] if ratios else ""
+        out.write(f"{library:<8} {api:<24} {row.rate:>14,.0f} {row.microseconds:>9.2f}  {first}\n")
+        for ratio in ratios[1:]:
+            out.write(f"{'':<59}{ratio}\n")
     return rows

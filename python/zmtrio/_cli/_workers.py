@@ -1,14 +1,19 @@
 """Benchmark peers. Each runs in its own process (as libzmq's perf tools do), binds or
-connects, moves ``count`` messages and reports through a queue; the side that measures
-also counts progress in a shared integer for the parent's progress bar."""
+connects, plays one role and reports through a queue; the measuring side also counts
+progress in a shared integer for the parent's progress bar.
+
+Roles: ``sender``/``receiver`` (PUSH->PULL throughput), ``client``/``echo`` (round trips:
+PAIR, or REQ/REP), ``publisher``/``subscriber`` (PUB->SUB fan-out). The role loops are
+written once for async APIs (zmtrio, pyzmq's asyncio) and once for blocking pyzmq, so the
+blocking baseline pays no coroutine cost.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from multiprocessing.queues import Queue
-from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 import trio
@@ -17,6 +22,23 @@ import zmtrio
 
 #: How many messages pass between progress updates.
 PROGRESS_STEP = 4096
+#: Fan-out markers: probes until every subscriber is in, data, then the end marker.
+_PROBE, _DATA, _END = b"P", b"D", b"E"
+
+#: (binding role, connecting role) per workload.
+ROLES = {
+    "throughput": ("receiver", "sender"),
+    "latency": ("echo", "client"),
+    "reqrep": ("echo", "client"),
+    "pubsub": ("publisher", "subscriber"),
+}
+
+_SOCKET_TYPES = {
+    "throughput": {"receiver": zmtrio.PULL, "sender": zmtrio.PUSH},
+    "latency": {"echo": zmtrio.PAIR, "client": zmtrio.PAIR},
+    "reqrep": {"echo": zmtrio.REP, "client": zmtrio.REQ},
+    "pubsub": {"publisher": zmtrio.PUB, "subscriber": zmtrio.SUB},
+}
 
 
 @dataclass(frozen=True)
@@ -24,14 +46,26 @@ class Job:
     """One peer's part of a workload."""
 
     implementation: str  # "zmtrio", "zmtrio-batch", "pyzmq-asyncio", "pyzmq"
-    workload: str  # "throughput" or "latency"
+    workload: str  # a key of ROLES
     transport: str
     size: int
     count: int
     batch: int
+    subscribers: int = 1
 
 
-def _bind_endpoint(transport: str) -> str:
+@dataclass
+class Shared:
+    """What the processes of one measurement share: queue and counters."""
+
+    results: Any  # multiprocessing Queue: ("endpoint", str) / ("elapsed", s, n) / ...
+    progress: Any  # multiprocessing Value("q")
+    ready: Any  # subscribers that received a probe
+    done: Any  # subscribers that received the end marker
+
+
+def bind_endpoint(transport: str) -> str:
+    """Where the binding peer binds for ``transport``."""
     if transport == "tcp":
         return "tcp://127.0.0.1:*"
     if transport == "ipc":
@@ -39,191 +73,227 @@ def _bind_endpoint(transport: str) -> str:
     return "inproc://zmtrio-bench"
 
 
-def run(
-    job: Job, role: str, endpoint: str | None, results: Queue[Any], progress: Synchronized[int]
-) -> None:
-    """Process entry point: run ``role`` of ``job`` and put its report on ``results``."""
+def run(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
+    """Process entry point: play ``role`` of ``job`` (``"both"``: inproc, both roles)."""
     if job.implementation.startswith("zmtrio"):
-        trio.run(_zmtrio_main, job, role, endpoint, results, progress)
+        trio.run(_zmtrio_main, job, role, endpoint, shared)
     elif job.implementation == "pyzmq-asyncio":
-        asyncio.run(_pyzmq_asyncio_main(job, role, endpoint, results, progress))
+        asyncio.run(_pyzmq_asyncio_main(job, role, endpoint, shared))
     else:
-        _pyzmq_blocking_main(job, role, endpoint, results, progress)
+        _pyzmq_blocking_main(job, role, endpoint, shared)
 
 
-# ---------------------------------------------------------------- zmtrio
+def _payload(job: Job) -> bytes:
+    return _DATA + b"x" * max(job.size - 1, 0)
 
 
-_ZMTRIO_TYPES = {
-    "receiver": zmtrio.PULL,
-    "sender": zmtrio.PUSH,
-    "echo": zmtrio.PAIR,
-    "client": zmtrio.PAIR,
-}
+def _count_in(shared_value: Any) -> None:
+    with shared_value.get_lock():
+        shared_value.value += 1
 
 
-async def _zmtrio_main(
-    job: Job, role: str, endpoint: str | None, results: Queue[Any], progress: Synchronized[int]
+# ---------------------------------------------------------------- async role loops
+
+
+Send = Callable[[bytes], Awaitable[Any]]
+Recv = Callable[[], Awaitable[bytes]]
+
+
+async def _play_async(
+    job: Job,
+    role: str,
+    send: Send,
+    recv: Recv,
+    sleep: Callable[[float], Awaitable[Any]],
+    shared: Shared,
 ) -> None:
+    payload = _payload(job)
+    count = job.count
+    if role == "sender":
+        for _ in range(count):
+            await send(payload)
+    elif role == "receiver":
+        await recv()
+        start = time.perf_counter()
+        for i in range(1, count):
+            await recv()
+            if not i % PROGRESS_STEP:
+                shared.progress.value = i
+        shared.results.put(("elapsed", time.perf_counter() - start, count - 1))
+    elif role == "echo":
+        for _ in range(count):
+            await send(await recv())
+    elif role == "client":
+        start = time.perf_counter()
+        for i in range(count):
+            await send(payload)
+            await recv()
+            if not i % 256:
+                shared.progress.value = i
+        shared.results.put(("elapsed", time.perf_counter() - start, count))
+    elif role == "publisher":
+        while shared.ready.value < job.subscribers:
+            await send(_PROBE)
+            await sleep(0.01)
+        for i in range(count):
+            await send(payload)
+            if not i % PROGRESS_STEP:
+                shared.progress.value = i
+        while shared.done.value < job.subscribers:
+            await send(_END)
+            await sleep(0.01)
+    else:  # subscriber
+        await recv()
+        _count_in(shared.ready)
+        received, start = 0, 0.0
+        while True:
+            message = await recv()
+            if message[:1] == _DATA:
+                if not received:
+                    start = time.monotonic()
+                received += 1
+            elif message == _END:
+                break
+        shared.results.put(("subscriber", received, start, time.monotonic()))
+        _count_in(shared.done)
+
+
+async def _play_zmtrio_batched(job: Job, role: str, sock: zmtrio.Socket, shared: Shared) -> None:
+    """The throughput roles with send_batch/recv_batch (other roles use _play_async)."""
+    payload = _payload(job)
+    count = job.count
+    if role == "sender":
+        chunk = [[payload]] * job.batch
+        for _ in range(count // job.batch):
+            await sock.send_batch(chunk)
+        await sock.send_batch(chunk[: count % job.batch])
+        return
+    received = len(await sock.recv_batch(job.batch))
+    start = time.perf_counter()
+    measured_from = received
+    while received < count:
+        received += len(await sock.recv_batch(job.batch))
+        shared.progress.value = received
+    shared.results.put(("elapsed", time.perf_counter() - start, count - measured_from))
+
+
+async def _zmtrio_play(job: Job, role: str, sock: zmtrio.Socket, shared: Shared) -> None:
+    async with sock:
+        if role == "subscriber":
+            sock.subscribe(b"")
+        if job.implementation == "zmtrio-batch" and role in ("sender", "receiver"):
+            await _play_zmtrio_batched(job, role, sock, shared)
+        else:
+            await _play_async(job, role, sock.send, sock.recv, trio.sleep, shared)
+
+
+async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
+    types = _SOCKET_TYPES[job.workload]
     async with zmtrio.Context() as ctx:
         if role != "both":
-            sock = ctx.socket(_ZMTRIO_TYPES[role])
+            sock = ctx.socket(types[role])
             if endpoint is None:
-                results.put(("endpoint", await sock.bind(_bind_endpoint(job.transport))))
+                shared.results.put(("endpoint", await sock.bind(bind_endpoint(job.transport))))
             else:
                 await sock.connect(endpoint)
-            await _zmtrio_play(job, role, sock, results, progress)
+            await _zmtrio_play(job, role, sock, shared)
             return
-        # inproc: both peers live in this process, in one trio loop.
-        binder_role, connector_role = (
-            ("receiver", "sender") if job.workload == "throughput" else ("echo", "client")
-        )
-        binder = ctx.socket(_ZMTRIO_TYPES[binder_role])
-        connector = ctx.socket(_ZMTRIO_TYPES[connector_role])
-        await connector.connect(await binder.bind(_bind_endpoint(job.transport)))
+        # inproc: every peer lives in this process, in one trio loop.
+        binder_role, connector_role = ROLES[job.workload]
+        binder = ctx.socket(types[binder_role])
+        endpoint = await binder.bind(bind_endpoint(job.transport))
+        connectors = []
+        for _ in range(job.subscribers if job.workload == "pubsub" else 1):
+            connector = ctx.socket(types[connector_role])
+            await connector.connect(endpoint)
+            connectors.append(connector)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_zmtrio_play, job, binder_role, binder, results, progress)
-            await _zmtrio_play(job, connector_role, connector, results, progress)
-
-
-async def _zmtrio_play(
-    job: Job, role: str, sock: zmtrio.Socket, results: Queue[Any], progress: Synchronized[int]
-) -> None:
-    payload = b"x" * job.size
-    count = job.count
-    batched = job.implementation == "zmtrio-batch"
-    async with sock:
-        if role == "sender":
-            if batched:
-                chunk = [[payload]] * job.batch
-                for _ in range(count // job.batch):
-                    await sock.send_batch(chunk)
-                await sock.send_batch(chunk[: count % job.batch])
-            else:
-                send = sock.send
-                for _ in range(count):
-                    await send(payload)
-        elif role == "receiver":
-            if batched:
-                received = len(await sock.recv_batch(job.batch))
-                start = time.perf_counter()
-                measured_from = received
-                while received < count:
-                    received += len(await sock.recv_batch(job.batch))
-                    progress.value = received
-            else:
-                recv = sock.recv
-                await recv()
-                start = time.perf_counter()
-                measured_from = 1
-                for i in range(1, count):
-                    await recv()
-                    if not i % PROGRESS_STEP:
-                        progress.value = i
-            results.put(("elapsed", time.perf_counter() - start, count - measured_from))
-        elif role == "echo":
-            for _ in range(count):
-                await sock.send(await sock.recv())
-        else:  # client
-            start = time.perf_counter()
-            for i in range(count):
-                await sock.send(payload)
-                await sock.recv()
-                if not i % 256:
-                    progress.value = i
-            results.put(("elapsed", time.perf_counter() - start, count))
+            nursery.start_soon(_zmtrio_play, job, binder_role, binder, shared)
+            for connector in connectors:
+                nursery.start_soon(_zmtrio_play, job, connector_role, connector, shared)
 
 
 # ---------------------------------------------------------------- pyzmq
 
 
-def _pyzmq_socket(
-    context: Any, job: Job, role: str, endpoint: str | None, results: Queue[Any]
-) -> Any:
+def _pyzmq_socket(context: Any, job: Job, role: str, endpoint: str | None, shared: Shared) -> Any:
     import zmq
 
-    kinds = {"receiver": zmq.PULL, "sender": zmq.PUSH, "echo": zmq.PAIR, "client": zmq.PAIR}
-    sock = context.socket(kinds[role])
+    sock = context.socket(int(_SOCKET_TYPES[job.workload][role]))
+    if role == "subscriber":
+        sock.subscribe(b"")
     if endpoint is None:
-        address = _bind_endpoint(job.transport)
-        sock.bind(address)
-        results.put(("endpoint", sock.getsockopt(zmq.LAST_ENDPOINT).decode()))
+        sock.bind(bind_endpoint(job.transport))
+        shared.results.put(("endpoint", sock.getsockopt(zmq.LAST_ENDPOINT).decode()))
     else:
         sock.connect(endpoint)
     return sock
 
 
-def _pyzmq_blocking_main(
-    job: Job, role: str, endpoint: str | None, results: Queue[Any], progress: Synchronized[int]
-) -> None:
+async def _pyzmq_asyncio_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
+    import zmq.asyncio
+
+    context = zmq.asyncio.Context()
+    sock = _pyzmq_socket(context, job, role, endpoint, shared)
+    await _play_async(job, role, sock.send, sock.recv, asyncio.sleep, shared)
+    sock.close(linger=-1)
+    context.term()
+
+
+def _pyzmq_blocking_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
     import zmq
 
-    if role == "both":
-        raise SystemExit("inproc is run with zmtrio only: pyzmq peers live in separate processes")
     context = zmq.Context()
-    sock = _pyzmq_socket(context, job, role, endpoint, results)
-    payload = b"x" * job.size
+    sock = _pyzmq_socket(context, job, role, endpoint, shared)
+    send, recv = sock.send, sock.recv
+    payload = _payload(job)
     count = job.count
     if role == "sender":
-        send = sock.send
         for _ in range(count):
             send(payload)
     elif role == "receiver":
-        recv = sock.recv
         recv()
         start = time.perf_counter()
         for i in range(1, count):
             recv()
             if not i % PROGRESS_STEP:
-                progress.value = i
-        results.put(("elapsed", time.perf_counter() - start, count - 1))
+                shared.progress.value = i
+        shared.results.put(("elapsed", time.perf_counter() - start, count - 1))
     elif role == "echo":
         for _ in range(count):
-            sock.send(sock.recv())
-    else:
+            send(recv())
+    elif role == "client":
         start = time.perf_counter()
         for i in range(count):
-            sock.send(payload)
-            sock.recv()
+            send(payload)
+            recv()
             if not i % 256:
-                progress.value = i
-        results.put(("elapsed", time.perf_counter() - start, count))
-    sock.close(linger=-1)
-    context.term()
-
-
-async def _pyzmq_asyncio_main(
-    job: Job, role: str, endpoint: str | None, results: Queue[Any], progress: Synchronized[int]
-) -> None:
-    import zmq.asyncio
-
-    if role == "both":
-        raise SystemExit("inproc is run with zmtrio only: pyzmq peers live in separate processes")
-    context = zmq.asyncio.Context()
-    sock = _pyzmq_socket(context, job, role, endpoint, results)
-    payload = b"x" * job.size
-    count = job.count
-    if role == "sender":
-        for _ in range(count):
-            await sock.send(payload)
-    elif role == "receiver":
-        await sock.recv()
-        start = time.perf_counter()
-        for i in range(1, count):
-            await sock.recv()
+                shared.progress.value = i
+        shared.results.put(("elapsed", time.perf_counter() - start, count))
+    elif role == "publisher":
+        while shared.ready.value < job.subscribers:
+            send(_PROBE)
+            time.sleep(0.01)
+        for i in range(count):
+            send(payload)
             if not i % PROGRESS_STEP:
-                progress.value = i
-        results.put(("elapsed", time.perf_counter() - start, count - 1))
-    elif role == "echo":
-        for _ in range(count):
-            await sock.send(await sock.recv())
-    else:
-        start = time.perf_counter()
-        for i in range(count):
-            await sock.send(payload)
-            await sock.recv()
-            if not i % 256:
-                progress.value = i
-        results.put(("elapsed", time.perf_counter() - start, count))
+                shared.progress.value = i
+        while shared.done.value < job.subscribers:
+            send(_END)
+            time.sleep(0.01)
+    else:  # subscriber
+        recv()
+        _count_in(shared.ready)
+        received, start = 0, 0.0
+        while True:
+            message = recv()
+            if message[:1] == _DATA:
+                if not received:
+                    start = time.monotonic()
+                received += 1
+            elif message == _END:
+                break
+        shared.results.put(("subscriber", received, start, time.monotonic()))
+        _count_in(shared.done)
     sock.close(linger=-1)
     context.term()
