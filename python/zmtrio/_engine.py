@@ -2,7 +2,7 @@
 
 Lifecycle of one tcp/ipc connection:
 
-1. the transport opens or accepts a stream and hands it to :meth:`Engine.run`;
+1. the transport opens or accepts a socket and hands it to :meth:`Engine.run`;
 2. handshake: our greeting goes out at once, then bytes are fed until the peer is READY
    (bounded by ``HANDSHAKE_IVL``);
 3. the peer's pipes are attached to the socket's routing (``Socket._connection_ready``);
@@ -25,6 +25,7 @@ from . import _core
 from ._constants import EventType
 from ._options import SocketOption
 from ._peer import Peer, ignore_subscription
+from ._transport._socket_io import SocketIO
 from ._wakeup import Wakeup
 
 if TYPE_CHECKING:
@@ -37,6 +38,10 @@ RECV_SIZE: Final = 65536
 MAX_RECV_SIZE: Final = 4 * 1024 * 1024
 #: Bytes of messages the writer encodes per wake (at least one whole message).
 SEND_SIZE: Final = 256 * 1024
+
+#: Calls that completed without waiting, in a row, after which a loop yields anyway: a
+#: peer that floods us must not starve other tasks or delay cancellation.
+MAX_UNYIELDED: Final = 16
 
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -60,22 +65,20 @@ class Engine:
         "_failure",
         "_fd",
         "_heartbeat_running",
+        "_io",
         "_last_rx",
         "_nursery",
         "_peer",
         "_peer_ttl",
         "_reader_wake",
         "_socket",
-        "_stream",
         "_writer_wake",
     )
 
-    def __init__(
-        self, socket: Socket, stream: trio.SocketStream, fd: int, endpoint: str, peer: Peer
-    ) -> None:
+    def __init__(self, socket: Socket, io: SocketIO, endpoint: str, peer: Peer) -> None:
         self._socket = socket
-        self._stream = stream
-        self._fd = fd
+        self._io = io
+        self._fd = io.fd
         self._endpoint = endpoint
         self._peer = peer
         options = socket._options
@@ -108,28 +111,25 @@ class Engine:
             attached = True
             socket._emit(EventType.HANDSHAKE_SUCCEEDED, 0, self._endpoint)
             await self._serve()
-            return True
+            retry = True
         except _core.ProtocolError as exc:
-            code = exc.args[1] if len(exc.args) > 1 else 0
-            if attached:
-                socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
-            else:
+            if not attached:
+                code = exc.args[1] if len(exc.args) > 1 else 0
                 socket._emit(EventType.HANDSHAKE_FAILED_PROTOCOL, code, self._endpoint)
-            return False
+            retry = False  # libzmq never retries a peer that broke the protocol
         except _PeerRefused:
-            socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
-            return False
+            retry = False
         except (_Disconnected, *_CONNECTION_LOST):
-            socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
-            return True
+            retry = True
         finally:
             peer.out.detach_consumer()
             peer.inp.detach_producer()
             peer.send_subscription = ignore_subscription
             if attached:
                 socket._connection_lost(peer)
-            with trio.CancelScope(shield=True):
-                await self._stream.aclose()
+            self._io.close()
+        socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
+        return retry
 
     async def _handshake(self) -> None:
         """Exchange greetings and READY; messages that follow READY are already queued."""
@@ -137,15 +137,22 @@ class Engine:
         with trio.move_on_after(timeout_ms / 1000 if timeout_ms > 0 else math.inf) as scope:
             conn = self._conn
             queue = self._peer.inp.queue
-            await self._flush()
-            while not conn.ready:
-                data = await self._stream.receive_some(RECV_SIZE)
-                if not data:
-                    raise _Disconnected("the peer closed during the handshake")
-                events = conn.feed(data, queue)
+            try:
                 await self._flush()
-                if events is not None:
-                    self._handle_events(events)
+                while not conn.ready:
+                    data, _ = await self._io.receive_some(RECV_SIZE)
+                    if not data:
+                        raise ConnectionResetError(errno.ECONNRESET, "closed in the handshake")
+                    events = conn.feed(data, queue)
+                    await self._flush()
+                    if events is not None:
+                        self._handle_events(events)
+            except OSError as exc:
+                # libzmq reports a handshake cut short before the disconnect itself.
+                self._socket._emit(
+                    EventType.HANDSHAKE_FAILED_NO_DETAIL, exc.errno or 0, self._endpoint
+                )
+                raise
         if scope.cancelled_caught:
             self._socket._emit(
                 EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint
@@ -156,7 +163,7 @@ class Engine:
         """Write pending protocol output (greeting, handshake commands)."""
         output = self._conn.take_output(None, 0)
         if output is not None:
-            await self._stream.send_all(output)
+            await self._io.send_all(output)
 
     def _handle_events(self, events: list[tuple[Any, ...]]) -> None:
         for event in events:
@@ -216,21 +223,29 @@ class Engine:
         conn = self._conn
         inp = self._peer.inp
         queue = inp.queue
-        receive_some = self._stream.receive_some
+        receive_some = self._io.receive_some
         wait_for_room = self._reader_wake.wait
+        unyielded = 0
         while True:
+            if unyielded >= MAX_UNYIELDED:
+                unyielded = 0
+                await trio.lowlevel.checkpoint()
             wanted = conn.bytes_wanted()
             size = RECV_SIZE if wanted <= RECV_SIZE else min(wanted, MAX_RECV_SIZE)
-            data = await receive_some(size)
+            data, waited = await receive_some(size)
+            unyielded = 0 if waited else unyielded + 1
             if not data:
                 raise _Disconnected("the peer closed the connection")
             self._last_rx = trio.current_time()
             was_empty = not len(queue)
-            events = conn.feed(data, queue)
-            if events is not None:
-                self._handle_events(events)
-            if was_empty and len(queue):
-                inp.on_readable()
+            try:
+                events = conn.feed(data, queue)
+                if events is not None:
+                    self._handle_events(events)
+            finally:
+                # Messages decoded before a fault in the same read are delivered too.
+                if was_empty and len(queue):
+                    inp.on_readable()
             hwm = queue.hwm
             if hwm and len(queue) >= hwm:
                 inp.writer_blocked = True
@@ -242,21 +257,26 @@ class Engine:
         conn = self._conn
         out = self._peer.out
         queue = out.queue
-        send_all = self._stream.send_all
+        send_all = self._io.send_all
         wait_for_messages = self._writer_wake.wait
         peer = self._peer
+        unyielded = 0
         while True:
+            if unyielded >= MAX_UNYIELDED:
+                unyielded = 0
+                await trio.lowlevel.checkpoint()
             output = conn.take_output(queue, SEND_SIZE)
             if output is None:
                 if conn.closed:
                     raise _PeerRefused("connection closed by protocol")
+                unyielded = 0
                 await wait_for_messages()
                 continue
             if out.writer_blocked:
                 out.consumed()
             peer.flushing = True
             try:
-                await send_all(output)
+                unyielded = unyielded + 1 if await send_all(output) else 0
             finally:
                 peer.flushing = False
 

@@ -292,7 +292,7 @@ class Socket:
         if not self._attach(peer):
             return False
         self._pattern.connected(peer)
-        if False:
+        if len(peer.inp.queue):
             # Messages that came in with the handshake: a connect endpoint's peer was
             # attached before it, and a ROUTER only reads a peer once it is identified.
             self._readable(peer)

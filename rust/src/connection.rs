@@ -102,6 +102,10 @@ pub struct Connection {
     deframer: Deframer,
     /// Protocol bytes waiting to be written, ahead of any message.
     pending: Vec<u8>,
+    /// Where an unwritten PONG starts in `pending`, when it is the last thing there: a
+    /// newer PING replaces it, so a peer that floods PINGs and never reads costs one PONG
+    /// (libzmq likewise keeps one).
+    pending_pong: Option<usize>,
     /// The minor version we speak with the peer, once its greeting is in.
     peer_minor: Option<u8>,
     /// The peer's metadata, once the handshake is complete.
@@ -125,6 +129,7 @@ impl Connection {
             pending,
             peer_minor: None,
             peer: None,
+            pending_pong: None,
         }
     }
 
@@ -175,6 +180,7 @@ impl Connection {
             return Err(PeerMisbehaved::MechanismMismatch(name).into());
         }
         self.peer_minor = Some(greeting.effective_minor());
+        // Before the handshake is done no PONG can be pending, so `queue()` isn't needed.
         self.mechanism.start(&mut self.pending);
         self.state = State::ExpectHandshake;
         Ok(())
@@ -208,6 +214,10 @@ impl Connection {
                 }
             }
             Command::Ping { ttl, context } => {
+                if let Some(start) = self.pending_pong.take() {
+                    self.pending.truncate(start);
+                }
+                self.pending_pong = Some(self.pending.len());
                 Command::Pong { context }.encode(&mut self.pending);
                 sink.event(Event::Ping { ttl })?;
             }
@@ -225,7 +235,7 @@ impl Connection {
     /// libzmq also pings ZMTP 3.0 peers (spec §1.3), so this does not look at the version.
     pub fn send_ping(&mut self, ttl: u16) -> Result<(), Error> {
         self.check_ready()?;
-        Command::Ping { ttl, context: b"" }.encode(&mut self.pending);
+        Command::Ping { ttl, context: b"" }.encode(self.queue());
         Ok(())
     }
 
@@ -235,9 +245,9 @@ impl Connection {
     pub fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> Result<(), Error> {
         self.check_ready()?;
         match (self.peer_minor, subscribe) {
-            (Some(0), _) => frame::encode(0, &[&[u8::from(subscribe)], topic], &mut self.pending),
-            (_, true) => Command::Subscribe { topic }.encode(&mut self.pending),
-            (_, false) => Command::Cancel { topic }.encode(&mut self.pending),
+            (Some(0), _) => frame::encode(0, &[&[u8::from(subscribe)], topic], self.queue()),
+            (_, true) => Command::Subscribe { topic }.encode(self.queue()),
+            (_, false) => Command::Cancel { topic }.encode(self.queue()),
         }
         Ok(())
     }
@@ -248,9 +258,15 @@ impl Connection {
         if self.state == State::Closed {
             return Err(ApiMisuse::Closed.into());
         }
-        Command::Error { reason }.encode(&mut self.pending);
+        Command::Error { reason }.encode(self.queue());
         self.state = State::Closed;
         Ok(())
+    }
+
+    /// The pending output, for appending anything but a PONG (which then is no longer last).
+    fn queue(&mut self) -> &mut Vec<u8> {
+        self.pending_pong = None;
+        &mut self.pending
     }
 
     /// Fails unless messages and post-handshake commands may be sent.
@@ -298,6 +314,7 @@ impl Connection {
         let mut written = self.pending.len();
         out[..written].copy_from_slice(&self.pending);
         self.pending.clear();
+        self.pending_pong = None;
         for (body, more) in frames {
             let flags = if more { frame::MORE } else { 0 };
             written += self.mechanism.write_frame(flags, body, &mut out[written..]);

@@ -655,3 +655,25 @@ fn z85_vectors() {
         assert_eq!(z85::decode(text.as_bytes()).unwrap(), key);
     }
 }
+
+#[test]
+fn unwritten_pongs_coalesce_into_the_latest() {
+    let mut conn = ready_against_libzmq(SocketType::Dealer, SocketType::Router);
+    // A flood of PINGs while nothing is written leaves one PONG, echoing the newest.
+    let mut flood = Vec::new();
+    for context in [b"a", b"b", b"c"] {
+        flood.extend_from_slice(b"\x04\x08\x04PING\x00\x00");
+        flood.extend_from_slice(context);
+    }
+    let got = feed(&mut conn, &flood).unwrap();
+    assert_eq!(got.events, [Got::Ping(0), Got::Ping(0), Got::Ping(0)]);
+    assert_eq!(take_output(&mut conn, &[]).unwrap(), b"\x04\x06\x04PONGc");
+    // Output queued after a PONG keeps it: the next PONG goes after that output.
+    feed(&mut conn, b"\x04\x08\x04PING\x00\x00x").unwrap();
+    conn.send_ping(0).unwrap();
+    feed(&mut conn, b"\x04\x08\x04PING\x00\x00y").unwrap();
+    let mut expected = b"\x04\x06\x04PONGx".to_vec();
+    expected.extend_from_slice(&hex("04 07 04 50 49 4e 47 00 00"));
+    expected.extend_from_slice(b"\x04\x06\x04PONGy");
+    assert_eq!(take_output(&mut conn, &[]).unwrap(), expected);
+}

@@ -14,8 +14,9 @@ import trio
 
 from .._errors import ZMQError
 from .._options import SocketOption
+from ._socket_io import SocketIO
 
-__all__ = ["listen", "open_stream", "parse", "remove"]
+__all__ = ["listen", "open_socket", "parse", "remove"]
 
 # sizeof(sockaddr_un.sun_path) on Linux, less the terminating NUL.
 _MAX_PATH = 107
@@ -79,7 +80,7 @@ async def listen(
     return sock, _endpoint(path), path
 
 
-async def open_stream(address: str, options: Mapping[int, Any]) -> trio.SocketStream:
+async def open_socket(address: str, options: Mapping[int, Any]) -> SocketIO:
     """Connect to the Unix socket at ``address``."""
     path = parse(address, bind=False)
     sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
@@ -88,4 +89,4 @@ async def open_stream(address: str, options: Mapping[int, Any]) -> trio.SocketSt
     except BaseException:
         sock.close()
         raise
-    return trio.SocketStream(sock)
+    return SocketIO.adopt(sock)

@@ -15,13 +15,14 @@ from .._engine import Engine
 from .._options import SocketOption
 from .._peer import Peer
 from . import _ipc, _tcp
+from ._socket_io import SocketIO
 
 if TYPE_CHECKING:
     from .._socket import Socket
 
 __all__ = ["Listener", "accept_loop", "connect_loop", "listen", "opener"]
 
-OpenStream = Callable[[str, Mapping[int, Any]], Awaitable[trio.SocketStream]]
+OpenStream = Callable[[str, Mapping[int, Any]], Awaitable[SocketIO]]
 
 
 @final
@@ -58,14 +59,14 @@ def opener(transport: str, address: str) -> OpenStream:
     """Validate ``address`` now (raising ``ZMQError``) and return how to open it later."""
     if transport == "tcp":
         _tcp.parse(address, bind=False)
-        return _tcp.open_stream
+        return _tcp.open_socket
     _ipc.parse(address, bind=False)
-    return _ipc.open_stream
+    return _ipc.open_socket
 
 
-async def _serve_accepted(socket: Socket, stream: trio.SocketStream, endpoint: str) -> None:
+async def _serve_accepted(socket: Socket, io: SocketIO, endpoint: str) -> None:
     peer = socket._new_peer(endpoint)
-    await Engine(socket, stream, stream.socket.fileno(), endpoint, peer).run()
+    await Engine(socket, io, endpoint, peer).run()
 
 
 async def accept_loop(socket: Socket, listener: Listener) -> None:
@@ -80,11 +81,11 @@ async def accept_loop(socket: Socket, listener: Listener) -> None:
                     if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                         await trio.sleep(0.1)  # out of resources: let connections finish
                     continue
-                stream = trio.SocketStream(raw)
-                if raw.family != trio.socket.AF_UNIX:
-                    _tcp.apply_options(raw, socket._options)
-                socket._emit(EventType.ACCEPTED, raw.fileno(), listener.endpoint)
-                nursery.start_soon(_serve_accepted, socket, stream, listener.endpoint)
+                io = SocketIO.adopt(raw)
+                if io.sock.family != trio.socket.AF_UNIX:
+                    _tcp.apply_options(io.sock, socket._options)
+                socket._emit(EventType.ACCEPTED, io.fd, listener.endpoint)
+                nursery.start_soon(_serve_accepted, socket, io, listener.endpoint)
 
 
 class _Backoff:
@@ -118,15 +119,14 @@ async def connect_loop(
     backoff = _Backoff(options)
     while True:
         try:
-            stream = await open_stream(address, options)
+            io = await open_stream(address, options)
         except (OSError, trio.TooSlowError) as exc:
             code = getattr(exc, "errno", None) or errno.ETIMEDOUT
             socket._emit(EventType.CONNECT_DELAYED, code, endpoint)
         else:
             backoff.reset()
-            fd = stream.socket.fileno()
-            socket._emit(EventType.CONNECTED, fd, endpoint)
-            if not await Engine(socket, stream, fd, endpoint, peer).run():
+            socket._emit(EventType.CONNECTED, io.fd, endpoint)
+            if not await Engine(socket, io, endpoint, peer).run():
                 return
         if backoff.interval <= 0:
             return

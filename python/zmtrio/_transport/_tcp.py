@@ -11,8 +11,9 @@ import trio
 
 from .._errors import ZMQError
 from .._options import SocketOption
+from ._socket_io import SocketIO
 
-__all__ = ["apply_options", "listen", "open_stream", "parse"]
+__all__ = ["apply_options", "listen", "open_socket", "parse"]
 
 
 def parse(address: str, *, bind: bool) -> tuple[str | None, int]:
@@ -46,7 +47,7 @@ def parse(address: str, *, bind: bool) -> tuple[str | None, int]:
     return host, port
 
 
-def apply_options(sock: trio.socket.SocketType, options: Mapping[int, Any]) -> None:
+def apply_options(sock: stdlib_socket.socket, options: Mapping[int, Any]) -> None:
     """Set the TCP keepalive and buffer options a socket carries (libzmq's -1 = OS default)."""
     keepalive = options[SocketOption.TCP_KEEPALIVE]
     if keepalive != -1:
@@ -110,7 +111,7 @@ async def listen(address: str, options: Mapping[int, Any]) -> tuple[trio.socket.
     return sock, _format(bound_host, bound_port)
 
 
-async def open_stream(address: str, options: Mapping[int, Any]) -> trio.SocketStream:
+async def open_socket(address: str, options: Mapping[int, Any]) -> SocketIO:
     """Connect to ``address`` (resolving it anew on every attempt, as libzmq)."""
     host, port = parse(address, bind=False)
     assert host is not None
@@ -118,5 +119,6 @@ async def open_stream(address: str, options: Mapping[int, Any]) -> trio.SocketSt
     assert isinstance(timeout_ms, int)
     with trio.fail_after(timeout_ms / 1000 if timeout_ms > 0 else float("inf")):
         stream = await trio.open_tcp_stream(host, port)
-    apply_options(stream.socket, options)
-    return stream
+    io = SocketIO.adopt(stream.socket)
+    apply_options(io.sock, options)
+    return io

@@ -1,0 +1,75 @@
+"""``SocketIO``: a connected stream socket driven directly by the engine.
+
+trio's ``SocketStream`` ends every successful call with a trip through the scheduler. The
+engine makes two such calls per message exchange on its latency path (``recv`` and
+``send``), so it tries the system call first and waits for readiness only when the socket
+would block; its loops yield to the scheduler themselves (see ``_engine``).
+"""
+
+from __future__ import annotations
+
+import socket as stdlib_socket
+from typing import final
+
+import trio
+
+__all__ = ["SocketIO"]
+
+
+@final
+class SocketIO:
+    """A non-blocking stream socket with ``send_all`` and ``receive_some``."""
+
+    __slots__ = ("fd", "sock")
+
+    def __init__(self, sock: stdlib_socket.socket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.fd = sock.fileno()
+
+    @classmethod
+    def adopt(cls, sock: trio.socket.SocketType) -> SocketIO:
+        """Take over the file descriptor of a connected trio socket."""
+        raw = stdlib_socket.socket(fileno=sock.detach())
+        if raw.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
+            # As trio's SocketStream: small messages must not wait for Nagle's algorithm.
+            raw.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+        return cls(raw)
+
+    async def send_all(self, data: bytes) -> bool:
+        """Write all of ``data``; True if it went out without waiting (no yield)."""
+        sock = self.sock
+        try:
+            sent = sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        if sent == len(data):
+            return True
+        view = memoryview(data)[sent:]
+        while view:
+            await trio.lowlevel.wait_writable(sock)
+            try:
+                view = view[sock.send(view) :]
+            except BlockingIOError:
+                pass
+        return False
+
+    async def receive_some(self, max_bytes: int) -> tuple[bytes, bool]:
+        """Read up to ``max_bytes`` (``b""`` at end of stream); the flag says whether the
+        call waited (and so yielded to the scheduler)."""
+        sock = self.sock
+        try:
+            return sock.recv(max_bytes), False
+        except BlockingIOError:
+            pass
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            try:
+                return sock.recv(max_bytes), True
+            except BlockingIOError:
+                pass
+
+    def close(self) -> None:
+        """Close the socket, waking any task waiting on it."""
+        trio.lowlevel.notify_closing(self.sock)
+        self.sock.close()
