@@ -7,8 +7,8 @@ from typing import Any
 
 import trio
 import zmq
-
 import zmtrio
+
 from tests.conftest import ZmqPeer
 
 

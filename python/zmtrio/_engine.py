@@ -125,8 +125,7 @@ class Engine:
             peer.out.detach_consumer()
             peer.inp.detach_producer()
             peer.send_subscription = ignore_subscription
-            if attached:
-                socket._connection_lost(peer)
+            socket._connection_lost(peer)
             self._io.close()
         socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
         return retry

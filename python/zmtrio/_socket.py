@@ -307,14 +307,23 @@ class Socket:
             peer.attached = False
             self._attached.discard(peer)
             self._pattern.detach(peer)
+        else:
+            # Never routed (refused, or the handshake failed): nobody will read these.
+            peer.inp.queue.clear()
         if peer.remote is None:
             # Unsent messages die with the connection; an inproc pipe is already the
             # other socket's inbound queue, so what is in it stays there to be received.
             peer.out.queue.clear()
-        if self._torn_down or peer.keep_attached:
-            self._peers.discard(peer)
-        elif not len(peer.inp.queue):
-            self._peers.discard(peer)
+        # Messages that already arrived stay with the receiving strategy until taken.
+        self._peers.discard(peer)
+
+    def _endpoint_ended(self, peer: Peer) -> None:
+        """A connect endpoint gave up (reconnecting disabled, or the peer broke the
+        protocol): drop its peer as ``disconnect`` would, so sends no longer queue for it."""
+        if not peer.keep_attached:
+            return
+        peer.keep_attached = False
+        self._connection_lost(peer)
 
     def _readable(self, peer: Peer) -> None:
         """``peer``'s inbound pipe went from empty to non-empty."""
@@ -412,10 +421,10 @@ class Socket:
             raise ZMQError(errno.ENOENT, f"{endpoint} is not connected")
         for scope, peer in links:
             scope.cancel()
-            peer.keep_attached = False
             remote = peer.remote
             if remote is not None:
                 remote[0]._connection_lost(remote[1])
+            peer.keep_attached = False
             self._connection_lost(peer)
 
     # ------------------------------------------------------------------ sending
@@ -648,7 +657,11 @@ class Socket:
         spec = OPTIONS_BY_ID.get(option)
         if spec is None:
             raise ZMQError(errno.EINVAL, f"unknown socket option {option!r}")
-        self._options[spec.option] = validate(spec, self.type, value)
+        value = validate(spec, self.type, value)
+        # The pattern acts on options that do something now (SUBSCRIBE) and may refuse one
+        # that depends on its state (SUBSCRIBE on an XPUB without XPUB_MANUAL): before storing.
+        self._pattern.option_changed(spec.option, value)
+        self._options[spec.option] = value
 
     def getsockopt(self, option: int) -> int | bytes | str:
         """Read a libzmq option; ``EINVAL`` if unknown or write-only."""
@@ -685,7 +698,7 @@ class Socket:
     # ------------------------------------------------------------------ observing
 
     def statistics(self) -> SocketStatistics:
-        """Peers and queue lengths right now."""
+        """Peers and queue lengths right now (queues of live connections)."""
         return SocketStatistics(
             peers=len(self._attached),
             queued_outbound=sum(len(peer.out.queue) for peer in self._peers),

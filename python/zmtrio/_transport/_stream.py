@@ -114,22 +114,26 @@ async def connect_loop(
     socket: Socket, endpoint: str, address: str, open_stream: OpenStream, peer: Peer
 ) -> None:
     """Keep ``peer`` connected to ``endpoint``: connect, serve, and retry after disconnects
-    with libzmq's backoff. Ends on a protocol failure or when reconnecting is disabled."""
+    with libzmq's backoff. Ends on a protocol failure or when reconnecting is disabled, and
+    then drops the peer (libzmq terminates the endpoint's pipe)."""
     options = socket._options
     backoff = _Backoff(options)
-    while True:
-        try:
-            io = await open_stream(address, options)
-        except (OSError, trio.TooSlowError) as exc:
-            code = getattr(exc, "errno", None) or errno.ETIMEDOUT
-            socket._emit(EventType.CONNECT_DELAYED, code, endpoint)
-        else:
-            backoff.reset()
-            socket._emit(EventType.CONNECTED, io.fd, endpoint)
-            if not await Engine(socket, io, endpoint, peer).run():
+    try:
+        while True:
+            try:
+                io = await open_stream(address, options)
+            except (OSError, trio.TooSlowError) as exc:
+                code = getattr(exc, "errno", None) or errno.ETIMEDOUT
+                socket._emit(EventType.CONNECT_DELAYED, code, endpoint)
+            else:
+                backoff.reset()
+                socket._emit(EventType.CONNECTED, io.fd, endpoint)
+                if not await Engine(socket, io, endpoint, peer).run():
+                    return
+            if backoff.interval <= 0:
                 return
-        if backoff.interval <= 0:
-            return
-        delay = backoff.next_ms()
-        socket._emit(EventType.CONNECT_RETRIED, delay, endpoint)
-        await trio.sleep(delay / 1000)
+            delay = backoff.next_ms()
+            socket._emit(EventType.CONNECT_RETRIED, delay, endpoint)
+            await trio.sleep(delay / 1000)
+    finally:
+        socket._endpoint_ended(peer)
