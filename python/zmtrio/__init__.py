@@ -121,7 +121,7 @@ from ._socket import SocketStatistics as SocketStatistics
 __version__ = "0.1.0"
 
 
-def z85_encode(data: bytes) -> bytes:
+def z85_encode(data: bytes | bytearray | memoryview) -> bytes:
     """Z85-encode ``data`` (RFC 32); its length must be a multiple of 4 (else ValueError)."""
     return _z85_encode_bytes(bytes(data))
 

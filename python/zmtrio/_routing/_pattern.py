@@ -2,7 +2,8 @@
 
 A socket holds one pattern. The socket calls ``send``/``recv`` on its hot path and tells the
 pattern about peers (``attach``, ``detach``, ``connected``) and their pipes (``readable``);
-engines pass subscription commands on (``subscription``).
+engines pass subscription commands on (``subscription``); ``setsockopt`` passes options on
+(``option_changed``).
 
 The hot-path entries (``send``, ``send_many``, ``writable``, ``recv``, ``recv_many``,
 ``has_message``) are attributes, so a subclass can bind a strategy's method straight in
@@ -71,6 +72,13 @@ class Pattern:
 
     def subscription(self, peer: Peer, topic: bytes, subscribe: bool) -> None:
         """``peer`` sent a SUBSCRIBE (or CANCEL) command; ignored unless publishing."""
+
+    # ---------------------------------------------------------------- options
+
+    def option_changed(self, option: int, value: int | bytes) -> None:
+        """``setsockopt(option, value)`` passed validation (``value`` normalised) and is
+        about to be stored in ``options``: act on it now if it does something (SUBSCRIBE),
+        or raise ``ZMQError`` to refuse it."""
 
     # ---------------------------------------------------------------- defaults
 
