@@ -131,8 +131,60 @@ def z85_decode(text: bytes | str) -> bytes:
     return _z85_decode_bytes(text.encode("ascii") if isinstance(text, str) else bytes(text))
 
 
-# Every socket option as a module constant (zmtrio.SNDHWM, ...), as pyzmq has them.
-globals().update({option.name: option for option in SocketOption})
+# Every socket option as a module constant, as pyzmq has them; written out so that type
+# checkers see them (tests/test_exports.py checks the list against SocketOption).
+ROUTING_ID = SocketOption.ROUTING_ID
+SUBSCRIBE = SocketOption.SUBSCRIBE
+UNSUBSCRIBE = SocketOption.UNSUBSCRIBE
+SNDBUF = SocketOption.SNDBUF
+RCVBUF = SocketOption.RCVBUF
+RCVMORE = SocketOption.RCVMORE
+EVENTS = SocketOption.EVENTS
+TYPE = SocketOption.TYPE
+LINGER = SocketOption.LINGER
+RECONNECT_IVL = SocketOption.RECONNECT_IVL
+BACKLOG = SocketOption.BACKLOG
+RECONNECT_IVL_MAX = SocketOption.RECONNECT_IVL_MAX
+MAXMSGSIZE = SocketOption.MAXMSGSIZE
+SNDHWM = SocketOption.SNDHWM
+RCVHWM = SocketOption.RCVHWM
+RCVTIMEO = SocketOption.RCVTIMEO
+SNDTIMEO = SocketOption.SNDTIMEO
+LAST_ENDPOINT = SocketOption.LAST_ENDPOINT
+ROUTER_MANDATORY = SocketOption.ROUTER_MANDATORY
+TCP_KEEPALIVE = SocketOption.TCP_KEEPALIVE
+TCP_KEEPALIVE_CNT = SocketOption.TCP_KEEPALIVE_CNT
+TCP_KEEPALIVE_IDLE = SocketOption.TCP_KEEPALIVE_IDLE
+TCP_KEEPALIVE_INTVL = SocketOption.TCP_KEEPALIVE_INTVL
+IMMEDIATE = SocketOption.IMMEDIATE
+XPUB_VERBOSE = SocketOption.XPUB_VERBOSE
+IPV6 = SocketOption.IPV6
+MECHANISM = SocketOption.MECHANISM
+PLAIN_SERVER = SocketOption.PLAIN_SERVER
+PLAIN_USERNAME = SocketOption.PLAIN_USERNAME
+PLAIN_PASSWORD = SocketOption.PLAIN_PASSWORD
+CURVE_SERVER = SocketOption.CURVE_SERVER
+CURVE_PUBLICKEY = SocketOption.CURVE_PUBLICKEY
+CURVE_SECRETKEY = SocketOption.CURVE_SECRETKEY
+CURVE_SERVERKEY = SocketOption.CURVE_SERVERKEY
+PROBE_ROUTER = SocketOption.PROBE_ROUTER
+REQ_CORRELATE = SocketOption.REQ_CORRELATE
+REQ_RELAXED = SocketOption.REQ_RELAXED
+CONFLATE = SocketOption.CONFLATE
+ZAP_DOMAIN = SocketOption.ZAP_DOMAIN
+ROUTER_HANDOVER = SocketOption.ROUTER_HANDOVER
+CONNECT_ROUTING_ID = SocketOption.CONNECT_ROUTING_ID
+HANDSHAKE_IVL = SocketOption.HANDSHAKE_IVL
+XPUB_NODROP = SocketOption.XPUB_NODROP
+XPUB_MANUAL = SocketOption.XPUB_MANUAL
+XPUB_WELCOME_MSG = SocketOption.XPUB_WELCOME_MSG
+HEARTBEAT_IVL = SocketOption.HEARTBEAT_IVL
+HEARTBEAT_TTL = SocketOption.HEARTBEAT_TTL
+HEARTBEAT_TIMEOUT = SocketOption.HEARTBEAT_TIMEOUT
+XPUB_VERBOSER = SocketOption.XPUB_VERBOSER
+CONNECT_TIMEOUT = SocketOption.CONNECT_TIMEOUT
+ZAP_ENFORCE_DOMAIN = SocketOption.ZAP_ENFORCE_DOMAIN
+XSUB_VERBOSE_UNSUBSCRIBE = SocketOption.XSUB_VERBOSE_UNSUBSCRIBE
 IDENTITY = SocketOption.ROUTING_ID
 
 __all__ = [

@@ -72,6 +72,7 @@ class Engine:
         "_peer_ttl",
         "_reader_wake",
         "_socket",
+        "_unsent",
         "_writer_wake",
     )
 
@@ -94,12 +95,17 @@ class Engine:
         self._last_rx = trio.current_time()
         self._peer_ttl = math.inf
         self._heartbeat_running = False
+        #: Bytes a write-through send could not hand to the kernel; the writer sends them.
+        self._unsent: memoryview | None = None
 
     async def run(self) -> bool:
         """Drive the connection until it ends; True if it may be retried."""
         socket = self._socket
         peer = self._peer
-        peer.out.on_readable = self._writer_wake.wake
+        if socket._pattern.write_through:
+            peer.out.on_readable = self._write_through
+        else:
+            peer.out.on_readable = self._writer_wake.wake
         peer.inp.on_writable = self._reader_wake.wake
         attached = False
         try:
@@ -196,6 +202,27 @@ class Engine:
         if self._failure is not None:
             raise self._failure
 
+    def _write_through(self) -> None:
+        """A message was queued for an idle connection: write it now, from the sending
+        task, saving the trip through the writer task (request/reply patterns only).
+        While the handshake runs or the writer is busy, leave it to the writer."""
+        if not self._conn.ready or self._peer.flushing or self._unsent is not None:
+            self._writer_wake.wake()
+            return
+        out = self._peer.out
+        output = self._conn.take_output(out.queue, SEND_SIZE)
+        if output is None:
+            return
+        if out.writer_blocked:
+            out.consumed()
+        try:
+            sent = self._io.sock.send(output)
+        except OSError:  # would block, or the connection broke: the writer finds out
+            sent = 0
+        if sent < len(output):
+            self._unsent = memoryview(output)[sent:]
+            self._writer_wake.wake()
+
     def _send_subscription(self, topic: bytes, subscribe: bool) -> None:
         """Queue a (un)subscription in the form the peer's ZMTP version wants."""
         self._conn.send_subscription(topic, subscribe)
@@ -264,7 +291,11 @@ class Engine:
             if unyielded >= MAX_UNYIELDED:
                 unyielded = 0
                 await trio.lowlevel.checkpoint()
-            output = conn.take_output(queue, SEND_SIZE)
+            output: bytes | memoryview | None = self._unsent
+            if output is not None:
+                self._unsent = None
+            else:
+                output = conn.take_output(queue, SEND_SIZE)
             if output is None:
                 if conn.closed:
                     raise _PeerRefused("connection closed by protocol")

@@ -113,11 +113,24 @@ def _int(
 _O = SocketOption
 _T = SocketType
 _BOOL_MAX: Final = 1
+#: libzmq's XPUB/XSUB flags take any int >= 0 (non-zero is on).
+_FLAG_MAX: Final = 2**31 - 1
+#: PUB is an XPUB underneath in libzmq: it takes every XPUB option.
+_PUBLISHERS: Final = frozenset({SocketType.PUB, SocketType.XPUB})
+_SUBSCRIBERS_AND_PUBLISHERS: Final = frozenset({SocketType.SUB, *_PUBLISHERS})
+
+
+def _publisher_flag(option: SocketOption) -> OptionSpec:
+    """An XPUB on/off option: write-only in libzmq (reading it is EINVAL)."""
+    return OptionSpec(option, _INT, 0, maximum=_FLAG_MAX, readable=False, types=_PUBLISHERS)
+
 
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(_O.ROUTING_ID, _BYTES, b"", maximum=255),
-    OptionSpec(_O.SUBSCRIBE, _BYTES, b"", readable=False, types=frozenset({_T.SUB}), built=False),
-    OptionSpec(_O.UNSUBSCRIBE, _BYTES, b"", readable=False, types=frozenset({_T.SUB}), built=False),
+    # SUB (un)subscribes; a PUB/XPUB takes them only with XPUB_MANUAL (its pattern refuses
+    # them otherwise, EINVAL as libzmq); XSUB subscribes by sending messages.
+    OptionSpec(_O.SUBSCRIBE, _BYTES, b"", readable=False, types=_SUBSCRIBERS_AND_PUBLISHERS),
+    OptionSpec(_O.UNSUBSCRIBE, _BYTES, b"", readable=False, types=_SUBSCRIBERS_AND_PUBLISHERS),
     _int(_O.SNDBUF, -1, -1),
     _int(_O.RCVBUF, -1, -1),
     OptionSpec(_O.RCVMORE, _INT, 0, writable=False),
@@ -133,13 +146,23 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _int(_O.RCVTIMEO, -1, -1),
     _int(_O.SNDTIMEO, -1, -1),
     OptionSpec(_O.LAST_ENDPOINT, _STR, "", writable=False),
-    _int(_O.ROUTER_MANDATORY, 0, maximum=_BOOL_MAX, types=frozenset({_T.ROUTER}), built=False),
+    # ROUTER_*, PROBE_ROUTER and REQ_*: write-only flags in libzmq (any int >= 0, non-zero
+    # is on); REP takes the ROUTER ones (it is a ROUTER underneath), though only
+    # PROBE_ROUTER and ROUTER_HANDOVER change what it does.
+    OptionSpec(
+        _O.ROUTER_MANDATORY,
+        _INT,
+        0,
+        maximum=_FLAG_MAX,
+        readable=False,
+        types=frozenset({_T.ROUTER, _T.REP}),
+    ),
     _int(_O.TCP_KEEPALIVE, -1, -1, maximum=_BOOL_MAX),
     _int(_O.TCP_KEEPALIVE_CNT, -1, -1),
     _int(_O.TCP_KEEPALIVE_IDLE, -1, -1),
     _int(_O.TCP_KEEPALIVE_INTVL, -1, -1),
     _int(_O.IMMEDIATE, 0, maximum=_BOOL_MAX),
-    _int(_O.XPUB_VERBOSE, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB}), built=False),
+    _publisher_flag(_O.XPUB_VERBOSE),
     _int(_O.IPV6, 0, maximum=_BOOL_MAX),
     OptionSpec(_O.MECHANISM, _INT, 0, writable=False),
     _int(_O.PLAIN_SERVER, 0, maximum=_BOOL_MAX, built=False),
@@ -149,18 +172,30 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", maximum=40, built=False),
     OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", maximum=40, built=False),
     OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", maximum=40, built=False),
-    _int(
+    OptionSpec(
         _O.PROBE_ROUTER,
+        _INT,
         0,
-        maximum=_BOOL_MAX,
-        types=frozenset({_T.ROUTER, _T.DEALER, _T.REQ}),
-        built=False,
+        maximum=_FLAG_MAX,
+        readable=False,
+        types=frozenset({_T.ROUTER, _T.DEALER, _T.REQ, _T.REP}),
     ),
-    _int(_O.REQ_CORRELATE, 0, maximum=_BOOL_MAX, types=frozenset({_T.REQ}), built=False),
-    _int(_O.REQ_RELAXED, 0, maximum=_BOOL_MAX, types=frozenset({_T.REQ}), built=False),
+    OptionSpec(
+        _O.REQ_CORRELATE, _INT, 0, maximum=_FLAG_MAX, readable=False, types=frozenset({_T.REQ})
+    ),
+    OptionSpec(
+        _O.REQ_RELAXED, _INT, 0, maximum=_FLAG_MAX, readable=False, types=frozenset({_T.REQ})
+    ),
     _int(_O.CONFLATE, 0, maximum=_BOOL_MAX),
     OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255, built=False),
-    _int(_O.ROUTER_HANDOVER, 0, maximum=_BOOL_MAX, types=frozenset({_T.ROUTER}), built=False),
+    OptionSpec(
+        _O.ROUTER_HANDOVER,
+        _INT,
+        0,
+        maximum=_FLAG_MAX,
+        readable=False,
+        types=frozenset({_T.ROUTER, _T.REP}),
+    ),
     OptionSpec(
         _O.CONNECT_ROUTING_ID,
         _BYTES,
@@ -171,25 +206,29 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         built=False,
     ),
     _int(_O.HANDSHAKE_IVL, 30_000),
-    _int(_O.XPUB_NODROP, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB, _T.PUB}), built=False),
-    _int(_O.XPUB_MANUAL, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB}), built=False),
+    _publisher_flag(_O.XPUB_NODROP),
+    _publisher_flag(_O.XPUB_MANUAL),
     OptionSpec(
         _O.XPUB_WELCOME_MSG,
         _BYTES,
         b"",
         maximum=2**31 - 1,
         readable=False,
-        types=frozenset({_T.XPUB}),
-        built=False,
+        types=_PUBLISHERS,
     ),
     _int(_O.HEARTBEAT_IVL, 0),
     _int(_O.HEARTBEAT_TTL, 0, maximum=6_553_599),
     _int(_O.HEARTBEAT_TIMEOUT, -1, -1),
-    _int(_O.XPUB_VERBOSER, 0, maximum=_BOOL_MAX, types=frozenset({_T.XPUB}), built=False),
+    _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
     _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
-    _int(
-        _O.XSUB_VERBOSE_UNSUBSCRIBE, 0, maximum=_BOOL_MAX, types=frozenset({_T.XSUB}), built=False
+    OptionSpec(
+        _O.XSUB_VERBOSE_UNSUBSCRIBE,
+        _INT,
+        0,
+        maximum=_FLAG_MAX,
+        readable=False,
+        types=frozenset({_T.XSUB}),
     ),
 )
 

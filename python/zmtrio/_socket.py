@@ -484,15 +484,22 @@ class Socket:
         await self._wait_to_send(message)
 
     async def _wait_to_send(self, message: list[bytes]) -> None:
-        send = self._pattern.send
         timeout_ms = self._options[SocketOption.SNDTIMEO]
-        with trio.move_on_after(timeout_ms / 1000 if timeout_ms >= 0 else math.inf):
-            while True:
-                await self._send_lot.park()
-                self._check_open()
-                if send(message):
-                    return
+        if timeout_ms < 0:  # no cancel scope unless asked: it costs on every wait
+            await self._park_until_sent(message)
+            return
+        with trio.move_on_after(timeout_ms / 1000):
+            await self._park_until_sent(message)
+            return
         raise Again(msg="SNDTIMEO expired before the message could be queued")
+
+    async def _park_until_sent(self, message: list[bytes]) -> None:
+        send = self._pattern.send
+        while True:
+            await self._send_lot.park()
+            self._check_open()
+            if send(message):
+                return
 
     async def send_batch(self, messages: Iterable[Iterable[BytesLike]]) -> None:
         """Queue many messages (each a list of frames) in one call, in order; returns when
@@ -580,16 +587,21 @@ class Socket:
         return await self._wait_to_recv()
 
     async def _wait_to_recv(self) -> list[bytes]:
-        recv = self._pattern.recv
         timeout_ms = self._options[SocketOption.RCVTIMEO]
-        with trio.move_on_after(timeout_ms / 1000 if timeout_ms >= 0 else math.inf):
-            while True:
-                await self._recv_lot.park()
-                self._check_open()
-                message = recv()
-                if message is not None:
-                    return message
+        if timeout_ms < 0:  # no cancel scope unless asked: it costs on every wait
+            return await self._park_until_received()
+        with trio.move_on_after(timeout_ms / 1000):
+            return await self._park_until_received()
         raise Again(msg="RCVTIMEO expired before a message arrived")
+
+    async def _park_until_received(self) -> list[bytes]:
+        recv = self._pattern.recv
+        while True:
+            await self._recv_lot.park()
+            self._check_open()
+            message = recv()
+            if message is not None:
+                return message
 
     async def recv_batch(self, max_messages: int) -> list[list[bytes]]:
         """Wait for at least one message, then return every queued one up to

@@ -19,10 +19,13 @@ class FairQueue:
     delivered: a peer that sent and hung up loses nothing.
     """
 
-    __slots__ = ("_ready",)
+    __slots__ = ("_ready", "last_peer")
 
     def __init__(self) -> None:
         self._ready: deque[Peer] = deque()
+        #: The peer the message ``recv`` last returned came from (REQ, REP and ROUTER
+        #: need it, as libzmq's ``fq_t::recvpipe``).
+        self.last_peer: Peer | None = None
 
     def attach(self, peer: Peer) -> None:
         """Start receiving from ``peer`` (messages may already be waiting)."""
@@ -31,6 +34,13 @@ class FairQueue:
 
     def detach(self, peer: Peer) -> None:
         """Nothing to do: the ring drops ``peer`` once its pipe is drained."""
+
+    def discard(self, peer: Peer) -> None:
+        """Stop receiving from ``peer`` at once, even what it already sent (a ROUTER
+        handing its id over to a newer connection)."""
+        if peer.in_ready:
+            peer.in_ready = False
+            self._ready.remove(peer)
 
     def readable(self, peer: Peer) -> None:
         """``peer``'s inbound pipe went from empty to non-empty."""
@@ -54,6 +64,7 @@ class FairQueue:
                 ready.rotate(-1)
             if inp.writer_blocked:
                 inp.consumed()
+            self.last_peer = peer
             return msg
         return None
 

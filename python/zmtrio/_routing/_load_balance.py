@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import final
 
 from .._peer import Peer
+from ._pattern import send_each
 
 __all__ = ["LoadBalance"]
 
@@ -30,8 +31,9 @@ class LoadBalance:
         if index < self._next:
             self._next -= 1
 
-    def send(self, msg: list[bytes]) -> bool:
-        """Queue ``msg`` for the next peer with room; False if every peer is full (or none)."""
+    def send(self, msg: list[bytes]) -> Peer | None:
+        """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know
+        it, as libzmq's ``lb_t::sendpipe``); None if every peer is full, or there is none."""
         # hot path
         peers = self._peers
         count = len(peers)
@@ -46,9 +48,9 @@ class LoadBalance:
             if queued > 0:
                 if queued == 1:
                     out.on_readable()
-                return True
+                return peer
             out.writer_blocked = True
-        return False
+        return None
 
     def send_many(self, msgs: list[list[bytes]]) -> int:
         """Queue messages from the front of ``msgs`` as ``send`` would; return how many."""
@@ -63,12 +65,7 @@ class LoadBalance:
             if queued and was_empty:
                 out.on_readable()
             return queued
-        sent = 0
-        for msg in msgs:
-            if not self.send(msg):
-                break
-            sent += 1
-        return sent
+        return send_each(self.send, msgs)
 
     def writable(self) -> bool:
         """Whether ``send`` would queue a message now."""

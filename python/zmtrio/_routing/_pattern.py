@@ -21,7 +21,7 @@ from .._constants import ENOTSUP
 from .._errors import ZMQError
 from .._peer import Peer
 
-__all__ = ["Pattern"]
+__all__ = ["Message", "Pattern", "send_each"]
 
 Message = list[bytes]
 
@@ -31,9 +31,15 @@ class Pattern:
 
     #: How many peers the socket takes at once (PAIR: one); None for any number.
     max_peers: int | None = None
+    #: Whether a send writes to the connection at once, from the sending task, when its
+    #: engine is idle. True for request/reply, where one message is in flight at a time
+    #: and a trip through the writer task would only add latency; streaming types leave
+    #: it False so the writer batches many messages into one system call.
+    write_through: bool = False
 
-    send: Callable[[Message], bool]
-    """Queue a message; False if it must wait for room. Raises ``ZMQError`` on misuse."""
+    send: Callable[[Message], object]
+    """Queue a message; a false result means it must wait for room (strategies return the
+    peer that took it). Raises ``ZMQError`` on misuse."""
     send_many: Callable[[list[Message]], int]
     """Queue messages from the front of a list as ``send`` would; return how many."""
     writable: Callable[[], bool]
@@ -89,12 +95,7 @@ class Pattern:
         raise ZMQError(ENOTSUP, f"{type(self).__name__.upper()} sockets cannot receive")
 
     def _send_each(self, msgs: list[Message]) -> int:
-        sent = 0
-        for msg in msgs:
-            if not self.send(msg):
-                break
-            sent += 1
-        return sent
+        return send_each(self.send, msgs)
 
     def _recv_each(self, max_messages: int) -> list[Message]:
         taken: list[Message] = []
@@ -108,3 +109,14 @@ class Pattern:
 
 def _never() -> bool:
     return False
+
+
+def send_each(send: Callable[[Message], object], msgs: list[Message]) -> int:
+    """Queue messages from the front of ``msgs`` one by one until ``send`` refuses one;
+    return how many were queued (the batch form of any ``send``)."""
+    sent = 0
+    for msg in msgs:
+        if not send(msg):
+            break
+        sent += 1
+    return sent

@@ -36,7 +36,7 @@ class SocketIO:
             raw.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
         return cls(raw)
 
-    async def send_all(self, data: bytes) -> bool:
+    async def send_all(self, data: bytes | memoryview) -> bool:
         """Write all of ``data``; True if it went out without waiting (no yield)."""
         sock = self.sock
         try:
