@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,14 +14,26 @@ import trio
 import zmq
 import zmtrio
 
-#: Every test runs under this deadline (seconds), so a hang fails instead of stalling CI.
+#: Every async test body runs under this deadline (seconds), so a hang fails with
+#: TooSlowError instead of stalling CI. (A cancel scope in a fixture would not do: pytest-trio
+#: runs fixtures in tasks of their own.) pytest-timeout (pyproject.toml) is the hard stop for
+#: what trio cannot cancel, such as a blocking pyzmq call in a worker thread.
 TEST_TIMEOUT = 30
 
 
-@pytest.fixture(autouse=True)
-async def _bounded_in_time() -> AsyncIterator[None]:
-    with trio.fail_after(TEST_TIMEOUT):
-        yield
+def _bounded(test: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    @functools.wraps(test)
+    async def bounded(*args: Any, **kwargs: Any) -> None:
+        with trio.fail_after(TEST_TIMEOUT):
+            await test(*args, **kwargs)
+
+    return bounded
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.obj = _bounded(item.obj)
 
 
 @pytest.fixture

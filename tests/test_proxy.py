@@ -92,3 +92,37 @@ async def test_poller_over_sockets_and_fds(ctx: zmtrio.Context) -> None:
     assert a not in poller
     left.close()
     right.close()
+
+
+async def test_router_dealer_proxy_between_pyzmq_clients_and_workers(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any]
+) -> None:
+    frontend, backend = ctx.socket(zmtrio.ROUTER), ctx.socket(zmtrio.DEALER)
+    client, worker = ZmqPeer(zctx, zmq.REQ), ZmqPeer(zctx, zmq.REP)
+    client.connect(await frontend.bind("tcp://127.0.0.1:*"))
+    worker.connect(await backend.bind("tcp://127.0.0.1:*"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(zmtrio.proxy, frontend, backend)
+        for i in range(20):
+            await client.send_multipart([b"request", str(i).encode()])
+            request = await worker.recv_multipart()
+            await worker.send_multipart([b"reply", *request[1:]])
+            assert await client.recv_multipart() == [b"reply", str(i).encode()]
+        nursery.cancel_scope.cancel()
+
+
+async def test_steerable_with_rep_control_replies_as_libzmq(ctx: zmtrio.Context) -> None:
+    frontend, backend = ctx.socket(zmtrio.PULL), ctx.socket(zmtrio.PUSH)
+    await frontend.bind("inproc://steer-front")
+    await backend.bind("inproc://steer-back")
+    control, steer = ctx.socket(zmtrio.REP), ctx.socket(zmtrio.REQ)
+    await steer.connect(await control.bind("inproc://steer-rep"))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(zmtrio.proxy_steerable, frontend, backend, None, control)
+        for command in (b"PAUSE", b"RESUME"):
+            await steer.send(command)
+            assert await steer.recv_multipart() == [b""]  # REP's duty: an empty reply
+        await steer.send(b"STATISTICS")
+        assert len(await steer.recv_multipart()) == 8
+        await steer.send(b"TERMINATE")
+        assert await steer.recv_multipart() == [b""]

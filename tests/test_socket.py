@@ -413,3 +413,22 @@ async def test_conflate_keeps_only_the_newest_message(ctx: zmtrio.Context) -> No
         if await pull.recv() == b"last":
             break
     assert pull.statistics().queued_inbound == 0
+
+
+async def test_immediate_queues_only_for_connected_peers(ctx: zmtrio.Context) -> None:
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there
+    push = ctx.socket(zmtrio.PUSH)
+    push.immediate = 1
+    await push.connect(f"tcp://127.0.0.1:{port}")
+    with pytest.raises(zmtrio.Again):  # libzmq: no pipe until the connection is up
+        push.send_nowait(b"nowhere to go")
+    pull = ctx.socket(zmtrio.PULL)
+    push.reconnect_ivl = 10
+    await pull.bind(f"tcp://127.0.0.1:{port}")
+    while push.statistics().peers == 0:
+        await trio.sleep(0.005)
+    await push.send(b"now connected")
+    assert await pull.recv() == b"now connected"

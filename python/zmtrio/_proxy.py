@@ -106,12 +106,10 @@ async def _obey(control: Socket, state: _ProxyState, scope: trio.CancelScope) ->
             state.pause()
         elif command == b"RESUME":
             state.resume()
-        elif command == b"TERMINATE":
-            state.resume()
-            scope.cancel()
         if control.type == SocketType.REP:
             await control.send(b"")  # libzmq satisfies REP's duty: an empty reply, always
         if command == b"TERMINATE":
+            scope.cancel()  # after the reply, as libzmq stops its loop only then
             return
 
 
