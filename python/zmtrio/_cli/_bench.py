@@ -165,7 +165,7 @@ def bench(
     out: TextIO,
 ) -> list[Row]:
     """Run the workload for each mode (and pyzmq's counterparts); print and return rows."""
-    if workload != "throughput":
+    if workload not in ("throughput", "pubsub"):
         modes = ["zmtrio"]  # batches only make sense for one-way streams
     pyzmq = _pyzmq_version() if versus == "pyzmq" else None
     if versus == "pyzmq" and pyzmq is None:

@@ -159,14 +159,38 @@ async def _play_async(
 
 
 async def _play_zmtrio_batched(job: Job, role: str, sock: zmtrio.Socket, shared: Shared) -> None:
-    """The throughput roles with send_batch/recv_batch (other roles use _play_async)."""
+    """The one-way roles with send_batch/recv_batch (round trips use _play_async)."""
     payload = _payload(job)
     count = job.count
-    if role == "sender":
+    if role in ("sender", "publisher"):
+        if role == "publisher":
+            while shared.ready.value < job.subscribers:
+                await sock.send(_PROBE)
+                await trio.sleep(0.01)
         chunk = [[payload]] * job.batch
-        for _ in range(count // job.batch):
+        for i in range(count // job.batch):
             await sock.send_batch(chunk)
+            shared.progress.value = i * job.batch
         await sock.send_batch(chunk[: count % job.batch])
+        if role == "publisher":
+            while shared.done.value < job.subscribers:
+                await sock.send(_END)
+                await trio.sleep(0.01)
+        return
+    if role == "subscriber":
+        await sock.recv()
+        _count_in(shared.ready)
+        delivered, start, ended = 0, 0.0, False
+        while not ended:
+            for (frame,) in await sock.recv_batch(job.batch):
+                if frame[:1] == _DATA:
+                    if not delivered:
+                        start = time.monotonic()
+                    delivered += 1
+                elif frame == _END:
+                    ended = True
+        shared.results.put(("subscriber", delivered, start, time.monotonic()))
+        _count_in(shared.done)
         return
     received = len(await sock.recv_batch(job.batch))
     start = time.perf_counter()
@@ -181,7 +205,7 @@ async def _zmtrio_play(job: Job, role: str, sock: zmtrio.Socket, shared: Shared)
     async with sock:
         if role == "subscriber":
             sock.subscribe(b"")
-        if job.implementation == "zmtrio-batch" and role in ("sender", "receiver"):
+        if job.implementation == "zmtrio-batch" and role not in ("client", "echo"):
             await _play_zmtrio_batched(job, role, sock, shared)
         else:
             await _play_async(job, role, sock.send, sock.recv, trio.sleep, shared)
