@@ -43,7 +43,8 @@ def _deadline_seconds(job: Job) -> float:
     """How long one row may take: generous for the slowest API measured (zmq.asyncio,
     ~30k msg/s here), yet a peer that stalls (as pyzmq's asyncio PUSH over ipc sometimes
     does, losing messages at close) ends the row instead of the run."""
-    return 30 + job.count * job.subscribers / 2000
+    receivers = job.subscribers if job.workload == "pubsub" else 1
+    return 30 + job.count * receivers / 2000
 
 
 @dataclass(frozen=True)
