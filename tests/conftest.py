@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import inspect
 import os
@@ -13,6 +14,7 @@ import pytest
 import trio
 import zmq
 import zmtrio
+from zmtrio import EventType
 
 #: Every async test body runs under this deadline (seconds), so a hang fails with
 #: TooSlowError instead of stalling CI. (A cancel scope in a fixture would not do: pytest-trio
@@ -92,3 +94,28 @@ class ZmqPeer:
 
     def close(self) -> None:
         self.sock.close(linger=0)
+
+
+async def bind_when_free(peer: ZmqPeer, endpoint: str) -> None:
+    """Bind ``endpoint``, retrying while a closed libzmq socket still holds it (libzmq
+    closes listeners in its I/O thread, a moment after ``close`` returns)."""
+    with trio.fail_after(5):
+        while True:
+            try:
+                peer.bind(endpoint)
+                return
+            except zmq.ZMQError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+            await trio.sleep(0.01)
+
+
+async def next_event(
+    events: AsyncIterator[zmtrio.Event], kind: EventType, timeout: float = 5.0
+) -> zmtrio.Event:
+    """Skip events until one of ``kind`` arrives (fail after ``timeout`` seconds)."""
+    with trio.fail_after(timeout):
+        async for event in events:
+            if event.event == kind:
+                return event
+    raise AssertionError(f"the monitor ended before {kind.name}")

@@ -15,21 +15,10 @@ import zmq
 import zmtrio
 from zmtrio import EventType
 
-from tests.conftest import ZmqPeer, endpoint_for
+from tests.conftest import ZmqPeer, endpoint_for, next_event
 
 #: libzmq's ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH.
 MECHANISM_MISMATCH = 0x11000002
-
-
-async def next_event(
-    events: AsyncIterator[zmtrio.Event], kind: EventType, timeout: float = 5.0
-) -> zmtrio.Event:
-    """Skip events until one of ``kind`` arrives (fail after ``timeout`` seconds)."""
-    with trio.fail_after(timeout):
-        async for event in events:
-            if event.event == kind:
-                return event
-    raise AssertionError(f"the monitor ended before {kind.name}")
 
 
 async def events_within(events: AsyncIterator[zmtrio.Event], seconds: float) -> list[zmtrio.Event]:

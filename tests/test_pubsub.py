@@ -14,7 +14,7 @@ import trio
 import zmq
 import zmtrio
 
-from tests.conftest import ZmqPeer
+from tests.conftest import ZmqPeer, bind_when_free
 from tests.hostile import _raw
 
 #: A wait that should end at once; bounded so a lost message fails instead of hanging.
@@ -73,20 +73,6 @@ def kick(*peers: ZmqPeer) -> None:
     only when the application next calls into the socket: do so."""
     for peer in peers:
         peer.sock.getsockopt(zmq.EVENTS)
-
-
-async def rebind(peer: ZmqPeer, endpoint: str) -> None:
-    """Bind ``endpoint`` again once libzmq has released it (it closes listeners in its I/O
-    thread, after ``close`` returns)."""
-    with trio.fail_after(STEP):
-        while True:
-            try:
-                peer.bind(endpoint)
-                return
-            except zmq.ZMQError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-            await trio.sleep(0.01)
 
 
 def matches(frame: bytes, topics: set[bytes]) -> bool:
@@ -267,7 +253,7 @@ async def test_resubscribes_after_the_publisher_restarts(
     )
     first.close()
     second = ZmqPeer(zctx, zmq.PUB)
-    await rebind(second, endpoint)  # the same port: the SUB reconnects and subscribes again
+    await bind_when_free(second, endpoint)  # the same port: the SUB reconnects and subscribes again
     await until_received(
         lambda: second.send_multipart([b"news", b"2"]),
         lambda s: recv_within(sub, s),
@@ -697,7 +683,7 @@ async def test_xsub_resends_its_subscriptions_on_reconnect(
     first.close()
     second = ZmqPeer(zctx, zmq.XPUB)
     second.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
-    await rebind(second, endpoint)
+    await bind_when_free(second, endpoint)
     # Each distinct topic once, in trie order (libzmq's XSUB re-sends its trie).
     assert [await second.recv_multipart() for _ in range(2)] == [[b"\x01A"], [b"\x01B"]]
     await until_received(

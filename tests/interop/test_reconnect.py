@@ -3,7 +3,6 @@ made before anyone binds, and RECONNECT_IVL=-1 (spec/ZMTP.md §10-11)."""
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +14,7 @@ import zmq
 import zmtrio
 from zmtrio import EventType
 
-from tests.conftest import ZmqPeer
+from tests.conftest import ZmqPeer, bind_when_free, next_event
 
 #: Reconnect quickly so that every test stays well under a second.
 RECONNECT_IVL = 10
@@ -32,31 +31,6 @@ def fixed_endpoint(transport: str, ipc_dir: str) -> str:
     if transport == "tcp":
         return free_tcp_endpoint()
     return "ipc://" + os.path.join(ipc_dir, "fixed")
-
-
-async def bind_when_free(peer: ZmqPeer, endpoint: str) -> None:
-    """Bind ``endpoint``, retrying while a closed libzmq socket still holds it (libzmq
-    closes listeners in its I/O thread, a moment after ``close`` returns)."""
-    with trio.fail_after(5):
-        while True:
-            try:
-                peer.bind(endpoint)
-                return
-            except zmq.ZMQError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
-            await trio.sleep(0.01)
-
-
-async def next_event(
-    events: AsyncIterator[zmtrio.Event], kind: EventType, timeout: float = 5.0
-) -> zmtrio.Event:
-    """Skip events until one of ``kind`` arrives (fail after ``timeout`` seconds)."""
-    with trio.fail_after(timeout):
-        async for event in events:
-            if event.event == kind:
-                return event
-    raise AssertionError(f"the monitor ended before {kind.name}")
 
 
 async def events_within(events: AsyncIterator[zmtrio.Event], seconds: float) -> list[EventType]:
