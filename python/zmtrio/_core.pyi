@@ -30,7 +30,8 @@ EV_SUBSCRIBE: Final[int]
 EV_CANCEL: Final[int]
 """``(EV_CANCEL, topic)``: a CANCEL command arrived (ZMTP 3.1 peers)."""
 EV_ERROR: Final[int]
-"""``(EV_ERROR, reason)``: the peer sent ERROR; the connection is closed and must not retry."""
+"""``(EV_ERROR, reason)``: the peer sent ERROR during the handshake; the connection is closed
+and must not retry. (After the handshake ERROR is ignored, as libzmq ignores it.)"""
 
 class ProtocolError(Exception):
     """The peer broke the protocol; the connection is dead.

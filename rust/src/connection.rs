@@ -9,8 +9,8 @@
 //!    frame of every message, in order, and every [`Event`].
 //! 3. Once [`Connection::can_send_messages`], pass message frames to
 //!    [`Connection::write_output`] (sized with [`Connection::frame_wire_len`]).
-//! 4. A protocol error from `feed`, an ERROR from the peer ([`Event::Error`]) or
-//!    [`Connection::send_error`] closes the connection: `feed` then fails with
+//! 4. A protocol error from `feed`, an ERROR from the peer during the handshake
+//!    ([`Event::Error`]) or [`Connection::send_error`] closes the connection: `feed` then fails with
 //!    [`Error::Closed`]. Output queued before still comes out once.
 //!
 //! # States (named for what they await)
@@ -21,11 +21,11 @@
 //! | `ExpectGreeting` | valid 64-byte greeting | `ExpectHandshake` | our READY queued |
 //! | `ExpectHandshake` | READY, compatible metadata | `Ready` | [`Event::Ready`] |
 //! | `ExpectHandshake` | data frame, any other command, bad READY | `Closed` | protocol error |
-//! | `ExpectHandshake`, `Ready` | ERROR | `Closed` | [`Event::Error`] |
+//! | `ExpectHandshake` | ERROR | `Closed` | [`Event::Error`] |
 //! | `Ready` | data frame | `Ready` | [`Sink::frame`] |
 //! | `Ready` | PING | `Ready` | PONG queued, [`Event::Ping`] |
 //! | `Ready` | SUBSCRIBE / CANCEL | `Ready` | [`Event::Subscribe`] / [`Event::Cancel`] |
-//! | `Ready` | PONG, READY, unknown command | `Ready` | nothing (libzmq discards them) |
+//! | `Ready` | PONG, READY, ERROR, unknown command | `Ready` | nothing (libzmq discards them) |
 //! | `Ready` | malformed command, oversized frame | `Closed` | protocol error |
 //! | any but `Closed` | [`Connection::send_error`] | `Closed` | ERROR queued |
 //! | `Closed` | [`Connection::feed`] | `Closed` | [`Error::Closed`] |
@@ -199,8 +199,16 @@ impl Connection {
             sink.frame(frame.body, frame.more())?;
             return Ok(ControlFlow::Continue(()));
         }
+        if self.state == State::Ready {
+            // After the handshake libzmq acts on these four only and discards every other
+            // command unparsed, ERROR included (zmtp_engine.cpp, process_command_message).
+            let (name, _) = Command::split_name(frame.body)?;
+            if !matches!(name, b"PING" | b"PONG" | b"SUBSCRIBE" | b"CANCEL") {
+                return Ok(ControlFlow::Continue(()));
+            }
+        }
         match Command::decode(frame.body)? {
-            // ERROR is fatal in every state and for every mechanism (RFC 37 §"Error Handling").
+            // During the handshake ERROR is fatal for every mechanism (RFC 37).
             Command::Error { reason } => {
                 self.state = State::Closed;
                 sink.event(Event::Error(reason))?;

@@ -51,14 +51,17 @@ pub enum Command<'a> {
 }
 
 impl<'a> Command<'a> {
+    /// Splits a command frame's body into its name and data, checking only that the name
+    /// fits (all libzmq checks of a command it does not act on).
+    pub fn split_name(body: &'a [u8]) -> Result<(&'a [u8], &'a [u8]), Error> {
+        let (&name_len, rest) = body.split_first().ok_or(InvalidFrame::MalformedCommand)?;
+        rest.split_at_checked(usize::from(name_len))
+            .ok_or_else(|| InvalidFrame::MalformedCommand.into())
+    }
+
     /// Decodes a command frame's body.
     pub fn decode(body: &'a [u8]) -> Result<Command<'a>, Error> {
-        let (&name_len, rest) = body.split_first().ok_or(InvalidFrame::MalformedCommand)?;
-        let name_len = usize::from(name_len);
-        if rest.len() < name_len {
-            return Err(InvalidFrame::MalformedCommand.into());
-        }
-        let (name, data) = rest.split_at(name_len);
+        let (name, data) = Self::split_name(body)?;
         Ok(match name {
             b"READY" => Command::Ready(Metadata::new(data)),
             b"ERROR" => {
