@@ -53,6 +53,34 @@ class Pipe:
         self.on_writable = _nothing
         self.writer_blocked = False
 
+    def push(self, msg: list[bytes]) -> None:
+        """Queue ``msg`` past the high-water mark (protocol messages: subscriptions, a
+        welcome message), waking the consumer if the queue was empty."""
+        if self.queue.push(msg) == 1:
+            self.on_readable()
+
+    def offer(self, msg: list[bytes]) -> int:
+        """Queue ``msg`` unless full, waking the consumer if the queue was empty; return the
+        new length, or -1 if full. (The per-message sends of load-balance, distribute and
+        route-by-id inline this, to save a call on their hot path.)"""
+        queued = self.queue.try_push(msg)
+        if queued == 1:
+            self.on_readable()
+        return queued
+
+    def push_run(self, msgs: list[list[bytes]]) -> int:
+        """Queue the prefix of ``msgs`` that fits below the high-water mark in one Rust
+        call, waking the consumer if the queue was empty and marking the producer blocked
+        if not all fit; return how many were queued."""
+        queue = self.queue
+        was_empty = not len(queue)
+        queued = queue.push_many(msgs, len(msgs))
+        if queued < len(msgs):
+            self.writer_blocked = True
+        if queued and was_empty:
+            self.on_readable()
+        return queued
+
     def consumed(self) -> None:
         """Call after taking messages: wakes a blocked producer at the low-water mark."""
         if self.writer_blocked and len(self.queue) <= self.lwm:

@@ -118,23 +118,12 @@ def _push_all_or_none(peers: set[Peer], msg: Message) -> bool:
             out.writer_blocked = True
             return False
     for peer in peers:
-        out = peer.out
-        if out.queue.try_push(msg) == 1:
-            out.on_readable()
+        peer.out.offer(msg)
     return True
 
 
 def _push_run(peers: set[Peer], run: list[Message]) -> None:
     """Queue a run of messages for each of ``peers``: what fits, the rest dropped."""
-    count = len(run)
     for peer in peers:
-        out = peer.out
-        if out.writer_blocked:
-            continue
-        queue = out.queue
-        was_empty = not len(queue)
-        queued = queue.push_many(run, count)
-        if queued < count:
-            out.writer_blocked = True
-        if queued and was_empty:
-            out.on_readable()
+        if not peer.out.writer_blocked:  # still draining after a drop: keep dropping
+            peer.out.push_run(run)

@@ -57,14 +57,7 @@ class LoadBalance:
         peers = self._peers
         if len(peers) == 1:
             # One peer: a single Rust call queues the whole prefix that fits.
-            out = peers[0].out
-            was_empty = not len(out.queue)
-            queued = out.queue.push_many(msgs, len(msgs))
-            if queued < len(msgs):
-                out.writer_blocked = True
-            if queued and was_empty:
-                out.on_readable()
-            return queued
+            return peers[0].out.push_run(msgs)
         return send_each(self.send, msgs)
 
     def writable(self) -> bool:

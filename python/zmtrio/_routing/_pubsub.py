@@ -92,9 +92,7 @@ class Publisher(Pattern):
         welcome = self.options[SocketOption.XPUB_WELCOME_MSG]
         if welcome:
             # libzmq writes it past the high-water mark: every new subscriber gets it.
-            out = peer.out
-            if out.queue.push([welcome]) == 1:
-                out.on_readable()
+            peer.out.push([welcome])
         early = self._early.pop(peer, None)
         if early is not None:
             notified = False

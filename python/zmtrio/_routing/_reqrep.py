@@ -50,9 +50,7 @@ def _probe(options: dict[int, Any], peer: Peer) -> None:
     """With PROBE_ROUTER, queue an empty message for a newly attached peer (dropped if its
     pipe is full, as libzmq does)."""
     if options[_PROBE_ROUTER]:
-        out = peer.out
-        if out.queue.try_push([b""]) == 1:
-            out.on_readable()
+        peer.out.offer([b""])
 
 
 class Dealer(Pattern):

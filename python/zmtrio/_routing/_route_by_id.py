@@ -151,9 +151,7 @@ class RouteById:
         drop it silently if there is none or it is full (REP's replies)."""
         peer = self._by_id.get(routing_id)
         if peer is not None:
-            out = peer.out
-            if out.queue.try_push(msg) == 1:
-                out.on_readable()
+            peer.out.offer(msg)
 
     def writable(self) -> bool:
         """libzmq's ``has_out``: always, unless ``ROUTER_MANDATORY``; then whether some

@@ -26,8 +26,7 @@ def _subscription_sender(pipe: Pipe) -> Callable[[bytes, bool], None]:
     ZMTP 3.0's form, which publishing sockets accept from any peer."""
 
     def send_subscription(topic: bytes, subscribe: bool) -> None:
-        if pipe.queue.push([(b"\x01" if subscribe else b"\x00") + topic]) == 1:
-            pipe.on_readable()
+        pipe.push([(b"\x01" if subscribe else b"\x00") + topic])
 
     return send_subscription
 
