@@ -8,14 +8,28 @@ Lifecycle of one tcp/ipc connection:
 3. the peer's pipes are attached to the socket's routing (``Socket._connection_ready``);
 4. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
    inbound pipe; the writer drains the outbound pipe into one buffer per wake;
+   request/reply sockets may borrow the reading (see "Reading in place" below);
 5. on EOF, a network error or a protocol error both tasks stop and ``run`` reports whether
    the connection may be retried (libzmq retries disconnects, never protocol errors).
+
+Reading in place (REQ and REP, whose receive waits on one connection at a time): handing
+each message from the reader task to the task in ``recv`` costs a second trip through trio's
+scheduler, which measured as most of a round trip's cost between two processes. So the
+reader lends the connection to a receiving task that waits for it (``read_for_receiver``):
+that task waits for the socket to be readable and decodes what arrives itself, exactly as the
+reader would. The lending starts after the reader's next delivery once a receiving task asked
+for it; the reader takes the connection back once no receiving task used it for a whole
+``LEND_CHECK`` interval, so commands (PING), disconnects and unread messages are still seen
+promptly when nobody receives. The receiving task waits on a duplicate of the socket's file
+descriptor, so it can be interrupted (another peer's message, the socket closing) without
+touching the writer's waits on the original.
 """
 
 from __future__ import annotations
 
 import errno
 import math
+import socket as stdlib_socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, final
 
@@ -43,8 +57,17 @@ SEND_SIZE: Final = 256 * 1024
 #: peer that floods us must not starve other tasks or delay cancellation.
 MAX_UNYIELDED: Final = 16
 
+#: Seconds between the reader's checks of whether a borrowing receiver still reads.
+LEND_CHECK: Final = 0.01
+
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+def _read_size(conn: _core.Connection) -> int:
+    """Bytes to ask of the kernel: RECV_SIZE, or more to finish a big frame at once."""
+    wanted = conn.bytes_wanted()
+    return RECV_SIZE if wanted <= RECV_SIZE else min(wanted, MAX_RECV_SIZE)
 
 
 class _Disconnected(Exception):
@@ -60,20 +83,25 @@ class Engine:
     """Runs one connection for ``socket``, carrying messages through ``peer``'s pipes."""
 
     __slots__ = (
+        "_borrowed",
+        "_borrower_waiting",
         "_conn",
+        "_direct_sock",
         "_endpoint",
         "_failure",
         "_fd",
         "_heartbeat_running",
         "_io",
         "_last_rx",
+        "_lend_wanted",
+        "_lent",
         "_nursery",
-        "_peer",
         "_peer_ttl",
         "_reader_wake",
         "_socket",
         "_unsent",
         "_writer_wake",
+        "peer",
     )
 
     def __init__(self, socket: Socket, io: SocketIO, endpoint: str, peer: Peer) -> None:
@@ -81,7 +109,8 @@ class Engine:
         self._io = io
         self._fd = io.fd
         self._endpoint = endpoint
-        self._peer = peer
+        #: The peer whose messages this engine carries.
+        self.peer = peer
         options = socket._options
         self._conn = _core.Connection(
             int(socket.type),
@@ -97,11 +126,23 @@ class Engine:
         self._heartbeat_running = False
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
+        # Reading in place (see the module docs).
+        #: A duplicate of the socket for a borrowing receiver to wait on; None if the
+        #: connection is not lent (not serving yet, or not a request/reply socket).
+        self._direct_sock: stdlib_socket.socket | None = None
+        #: Whether a receiving task, not the reader task, reads the connection now.
+        self._lent = False
+        #: A receiving task asked to read: lend after the reader's next delivery.
+        self._lend_wanted = False
+        #: Whether the borrowing task is waiting for bytes right now.
+        self._borrower_waiting = False
+        #: Whether the borrowing task read since the reader last checked.
+        self._borrowed = False
 
     async def run(self) -> bool:
         """Drive the connection until it ends; True if it may be retried."""
         socket = self._socket
-        peer = self._peer
+        peer = self.peer
         if socket._pattern.write_through:
             peer.out.on_readable = self._write_through
         else:
@@ -128,6 +169,7 @@ class Engine:
         except (_Disconnected, *_CONNECTION_LOST):
             retry = True
         finally:
+            self._end_lending()
             peer.out.detach_consumer()
             peer.inp.detach_producer()
             peer.send_subscription = ignore_subscription
@@ -141,7 +183,7 @@ class Engine:
         timeout_ms = self._socket._options[SocketOption.HANDSHAKE_IVL]
         with trio.move_on_after(timeout_ms / 1000 if timeout_ms > 0 else math.inf) as scope:
             conn = self._conn
-            queue = self._peer.inp.queue
+            queue = self.peer.inp.queue
             try:
                 await self._flush()
                 while not conn.ready:
@@ -188,13 +230,16 @@ class Engine:
                 raise _PeerRefused(value.decode("ascii", "replace"))
             elif kind in (_core.EV_SUBSCRIBE, _core.EV_CANCEL):
                 # Only publishing patterns act on them (libzmq ignores them elsewhere).
-                self._socket._pattern.subscription(self._peer, event[1], kind == _core.EV_SUBSCRIBE)
+                self._socket._pattern.subscription(self.peer, event[1], kind == _core.EV_SUBSCRIBE)
 
     async def _serve(self) -> None:
         """Run reader, writer (and heartbeats) until one of them ends the connection."""
         options = self._socket._options
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            if self._socket._pattern.write_through:
+                self._direct_sock = self._io.sock.dup()
+                self.peer.engine = self
             nursery.start_soon(self._guard, self._write_loop)
             if options[SocketOption.HEARTBEAT_IVL] > 0 or self._peer_ttl < math.inf:
                 self._start_heartbeat()
@@ -206,10 +251,10 @@ class Engine:
         """A message was queued for an idle connection: write it now, from the sending
         task, saving the trip through the writer task (request/reply patterns only).
         While the handshake runs or the writer is busy, leave it to the writer."""
-        if not self._conn.ready or self._peer.flushing or self._unsent is not None:
+        if not self._conn.ready or self.peer.flushing or self._unsent is not None:
             self._writer_wake.wake()
             return
-        out = self._peer.out
+        out = self.peer.out
         output = self._conn.take_output(out.queue, SEND_SIZE)
         if output is None:
             return
@@ -239,53 +284,140 @@ class Engine:
         try:
             await loop()
         except (_core.ProtocolError, _Disconnected, _PeerRefused, *_CONNECTION_LOST) as exc:
-            if self._failure is None:
-                self._failure = exc
+            self._stop(exc)
+            return
+        self._stop(None)
+
+    def _stop(self, failure: BaseException | None) -> None:
+        """End the connection: record the first failure and stop every loop."""
+        if self._failure is None:
+            self._failure = failure
+        self._lent = False
         assert self._nursery is not None
         self._nursery.cancel_scope.cancel()
+
+    # ------------------------------------------------------------ reading in place
+
+    async def read_for_receiver(self) -> bool:
+        """For a task in ``recv`` that waits for this connection only: wait until bytes
+        arrive and decode them as the reader task would. True once something may have
+        changed (the caller looks for a message again); False if the reader task holds
+        the connection, which it lends after its next delivery (the caller parks)."""
+        direct_sock = self._direct_sock
+        socket = self._socket
+        if not self._lent or direct_sock is None or socket._direct_reader is not None:
+            self._lend_wanted = True
+            return False
+        self._borrower_waiting = True
+        socket._direct_reader = self
+        try:
+            await trio.lowlevel.wait_readable(direct_sock)
+        except trio.ClosedResourceError:
+            return True  # interrupted: another peer's message, or the socket is closing
+        finally:
+            self._borrower_waiting = False
+            self._borrowed = True
+            socket._direct_reader = None
+        if not self._lent:  # the connection ended while we waited
+            return True
+        try:
+            data = self._io.sock.recv(_read_size(self._conn))
+        except BlockingIOError:
+            return True
+        except OSError as exc:
+            self._stop(exc)
+            return True
+        if not data:
+            self._stop(_Disconnected("the peer closed the connection"))
+            return True
+        try:
+            self._absorb(data)
+        except (_core.ProtocolError, _PeerRefused) as exc:
+            self._stop(exc)
+        return True
+
+    def interrupt_receiver(self) -> None:
+        """Wake a task waiting in ``read_for_receiver`` (it then looks again)."""
+        if self._borrower_waiting and self._direct_sock is not None:
+            trio.lowlevel.notify_closing(self._direct_sock)
+
+    def _end_lending(self) -> None:
+        """The connection is over: no receiving task may wait on it any more."""
+        self._lent = False
+        if self.peer.engine is self:
+            self.peer.engine = None
+        direct_sock = self._direct_sock
+        if direct_sock is not None:
+            self._direct_sock = None
+            trio.lowlevel.notify_closing(direct_sock)
+            direct_sock.close()
+
+    async def _wait_while_lent(self) -> None:
+        """Sleep while a receiving task reads the connection; take it back once that task
+        did not read for a whole LEND_CHECK interval."""
+        while True:
+            await trio.sleep(LEND_CHECK)
+            if self._borrower_waiting or self._borrowed:
+                self._borrowed = False
+                continue
+            self._lent = False
+            return
+
+    def _absorb(self, data: bytes) -> None:
+        """Decode received bytes: whole messages onto the inbound pipe (waking its
+        consumer), commands acted on. Messages decoded before a fault in the same bytes
+        are delivered too."""
+        self._last_rx = trio.current_time()
+        inp = self.peer.inp
+        queue = inp.queue
+        was_empty = not len(queue)
+        try:
+            events = self._conn.feed(data, queue)
+            if events is not None:
+                self._handle_events(events)
+        finally:
+            if was_empty and len(queue):
+                inp.on_readable()
 
     async def _read_loop(self) -> None:
         # hot path
         conn = self._conn
-        inp = self._peer.inp
+        inp = self.peer.inp
         queue = inp.queue
         receive_some = self._io.receive_some
         wait_for_room = self._reader_wake.wait
+        absorb = self._absorb
         unyielded = 0
         while True:
             if unyielded >= MAX_UNYIELDED:
                 unyielded = 0
                 await trio.lowlevel.checkpoint()
-            wanted = conn.bytes_wanted()
-            size = RECV_SIZE if wanted <= RECV_SIZE else min(wanted, MAX_RECV_SIZE)
-            data, waited = await receive_some(size)
-            unyielded = 0 if waited else unyielded + 1
-            if not data:
-                raise _Disconnected("the peer closed the connection")
-            self._last_rx = trio.current_time()
-            was_empty = not len(queue)
-            try:
-                events = conn.feed(data, queue)
-                if events is not None:
-                    self._handle_events(events)
-            finally:
-                # Messages decoded before a fault in the same read are delivered too.
-                if was_empty and len(queue):
-                    inp.on_readable()
+            if self._lent:
+                await self._wait_while_lent()
             hwm = queue.hwm
             if hwm and len(queue) >= hwm:
                 inp.writer_blocked = True
                 while inp.writer_blocked:
                     await wait_for_room()
+            data, waited = await receive_some(_read_size(conn))
+            unyielded = 0 if waited else unyielded + 1
+            if not data:
+                raise _Disconnected("the peer closed the connection")
+            had = len(queue)
+            absorb(data)
+            if self._lend_wanted and len(queue) > had:
+                # A receiving task waits for this delivery: it reads by itself from now on.
+                self._lend_wanted = False
+                self._lent = True
 
     async def _write_loop(self) -> None:
         # hot path
         conn = self._conn
-        out = self._peer.out
+        out = self.peer.out
         queue = out.queue
         send_all = self._io.send_all
         wait_for_messages = self._writer_wake.wait
-        peer = self._peer
+        peer = self.peer
         unyielded = 0
         while True:
             if unyielded >= MAX_UNYIELDED:

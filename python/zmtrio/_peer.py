@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, final
 from ._pipe import Pipe
 
 if TYPE_CHECKING:
+    from ._engine import Engine
     from ._socket import Socket
 
 __all__ = ["Peer", "ignore_subscription"]
@@ -29,6 +30,7 @@ class Peer:
     __slots__ = (
         "attached",
         "endpoint",
+        "engine",
         "flushing",
         "in_ready",
         "inp",
@@ -56,6 +58,9 @@ class Peer:
         self.remote: tuple[Socket, Peer] | None = None
         #: Sends a (un)subscription to this peer: set by its engine, or by inproc.
         self.send_subscription: Callable[[bytes, bool], None] = ignore_subscription
+        #: The engine serving this peer's connection, where a request/reply socket's
+        #: receiving task can read in place (``Engine.read_for_receiver``); None otherwise.
+        self.engine: Engine | None = None
 
     def __repr__(self) -> str:
         return f"<Peer {self.endpoint} out={len(self.out.queue)} in={len(self.inp.queue)}>"

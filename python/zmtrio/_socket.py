@@ -33,6 +33,7 @@ from ._transport._stream import Listener, accept_loop, connect_loop, listen, ope
 
 if TYPE_CHECKING:
     from ._context import Context
+    from ._engine import Engine
 
 __all__ = ["Socket", "SocketStatistics"]
 
@@ -131,6 +132,9 @@ class Socket:
         self._peers: set[Peer] = set()
         self._send_lot = trio.lowlevel.ParkingLot()
         self._recv_lot = trio.lowlevel.ParkingLot()
+        #: The engine a receiving task is reading in place, to interrupt when a message
+        #: comes from elsewhere or the socket closes.
+        self._direct_reader: Engine | None = None
         self._change_lot = trio.lowlevel.ParkingLot()
         self._pending_frames: list[bytes] = []
         self._received_frames: list[bytes] = []
@@ -200,6 +204,8 @@ class Socket:
         self._closed = True
         for lot in (self._send_lot, self._recv_lot, self._change_lot):
             lot.unpark_all()
+        if self._direct_reader is not None:
+            self._direct_reader.interrupt_receiver()
 
     def _has_unsent(self) -> bool:
         return any(
@@ -330,6 +336,9 @@ class Socket:
         self._pattern.readable(peer)
         if self._recv_lot:
             self._recv_lot.unpark_all()
+        direct_reader = self._direct_reader
+        if direct_reader is not None and direct_reader.peer is not peer:
+            direct_reader.interrupt_receiver()
         if self._change_lot:
             self._change_lot.unpark_all()
 
@@ -595,9 +604,16 @@ class Socket:
         raise Again(msg="RCVTIMEO expired before a message arrived")
 
     async def _park_until_received(self) -> list[bytes]:
-        recv = self._pattern.recv
+        pattern = self._pattern
+        recv = pattern.recv
+        direct_peer = pattern.direct_peer
         while True:
-            await self._recv_lot.park()
+            # A request/reply socket waiting on one connection reads it in place, saving
+            # the hand-over from the connection's reader task (see _engine).
+            peer = direct_peer()
+            engine = None if peer is None else peer.engine
+            if engine is None or not await engine.read_for_receiver():
+                await self._recv_lot.park()
             self._check_open()
             message = recv()
             if message is not None:

@@ -76,6 +76,12 @@ class Pattern:
     def readable(self, peer: Peer) -> None:
         """``peer``'s inbound pipe went from empty to non-empty."""
 
+    def direct_peer(self) -> Peer | None:
+        """The one peer a receive that must wait waits for, if only one can deliver what
+        it waits for: the socket's receiving task then reads that peer's connection in
+        place. None (the default) if any of several peers may."""
+        return None
+
     def subscription(self, peer: Peer, topic: bytes, subscribe: bool) -> None:
         """``peer`` sent a SUBSCRIBE (or CANCEL) command; ignored unless publishing."""
 

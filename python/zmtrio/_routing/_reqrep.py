@@ -128,6 +128,10 @@ class Req(Pattern):
     def readable(self, peer: Peer) -> None:
         self._queue.readable(peer)
 
+    def direct_peer(self) -> Peer | None:
+        # Only the peer the request went to may answer it.
+        return self._reply_peer
+
     def option_changed(self, option: int, value: int | bytes) -> None:
         if option == _REQ_RELAXED:
             self._relaxed = bool(value)
@@ -212,6 +216,9 @@ class _RoutedById(Pattern):
 
     def connected(self, peer: Peer) -> None:
         self._routes.identify(peer)
+
+    def direct_peer(self) -> Peer | None:
+        return self._routes.sole_peer()
 
     def detach(self, peer: Peer) -> None:
         self._routes.forget(peer)

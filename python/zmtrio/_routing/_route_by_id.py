@@ -58,6 +58,15 @@ class RouteById:
 
     # ---------------------------------------------------------------- peers
 
+    def sole_peer(self) -> Peer | None:
+        """The identified peer if there is exactly one (the only one that can deliver)."""
+        by_id = self._by_id
+        if len(by_id) != 1:
+            return None
+        for peer in by_id.values():
+            return peer
+        return None
+
     def identify(self, peer: Peer) -> bool:
         """Give ``peer`` (whose handshake just finished) its routing id; False if it is
         ignored because another peer holds the id it asked for."""
