@@ -131,6 +131,65 @@ async def test_fan_out_each_subscriber_gets_exactly_its_matches(
         assert received == [m for m in messages if matches(m[0], set(topics))]
 
 
+@pytest.mark.parametrize("transport", ["inproc", "tcp"])
+async def test_batch_to_subscribers_of_everything_then_of_one_topic(
+    ctx: zmtrio.Context, transport: str
+) -> None:
+    """While every subscriber holds only the empty topic a batch skips per-message
+    matching; once one subscribes to something narrower, matching is exact again."""
+    pub = ctx.socket(zmtrio.PUB)
+    pub.sndhwm = 0
+    endpoint = await pub.bind("inproc://everyone" if transport == "inproc" else "tcp://127.0.0.1:*")
+    wide, narrow = ctx.socket(zmtrio.SUB), ctx.socket(zmtrio.SUB)
+    for sub in (wide, narrow):
+        sub.rcvhwm = 0
+        await sub.connect(endpoint)
+        sub.subscribe(b"")
+        await until_received(
+            lambda: pub.send(b"probe"), lambda s, sub=sub: recv_within(sub, s), [b"probe"]
+        )
+    messages = [[b"%s-%d" % (topic, i)] for i in range(200) for topic in (b"a", b"b", b"")]
+    await pub.send_batch([*messages, [b"end"]])
+    for sub in (wide, narrow):
+        received = await collect_until(sub.recv_multipart, [b"end"])
+        assert [m for m in received if m != [b"probe"]] == messages
+
+    narrow.subscribe(b"a")
+    narrow.unsubscribe(b"")
+    narrow.subscribe(b"fence")
+    await until_received(lambda: pub.send(b"fence"), lambda s: recv_within(narrow, s), [b"fence"])
+    await pub.send_batch([*messages, [b"fence-end"]])
+    received = await collect_until(wide.recv_multipart, [b"fence-end"])
+    assert [m for m in received if m not in ([b"probe"], [b"fence"])] == messages
+    received = await collect_until(narrow.recv_multipart, [b"fence-end"])
+    assert [m for m in received if m != [b"fence"]] == [m for m in messages if m[0][:1] == b"a"]
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["recv", "recv_batch"])
+async def test_sub_of_everything_filters_again_once_it_narrows(
+    ctx: zmtrio.Context, batched: bool
+) -> None:
+    pub, sub = ctx.socket(zmtrio.PUB), ctx.socket(zmtrio.SUB)
+    await sub.connect(await pub.bind("inproc://narrowing"))
+    sub.subscribe(b"")
+    sub.subscribe(b"B")
+    await until_received(lambda: pub.send(b"B-probe"), lambda s: recv_within(sub, s), [b"B-probe"])
+    for i in range(3):
+        await pub.send(b"A%d" % i)
+        await pub.send(b"B%d" % i)
+    assert await sub.recv() == b"A0"  # everything matches while b"" is subscribed
+    sub.unsubscribe(b"")  # the rest are queued already: filtered on receive
+    await pub.send(b"B-fence")
+    if batched:
+        received: list[Message] = []
+        with trio.fail_after(STEP):
+            while [b"B-fence"] not in received:
+                received += await sub.recv_batch(100)
+    else:
+        received = [*await collect_until(sub.recv_multipart, [b"B-fence"]), [b"B-fence"]]
+    assert [m for m in received if m != [b"B-probe"]] == [[b"B0"], [b"B1"], [b"B2"], [b"B-fence"]]
+
+
 async def test_five_thousand_topics(ctx: zmtrio.Context, zctx: zmq.Context[Any]) -> None:
     """Many subscriptions of many lengths: matching stays exact (and quick)."""
     topics = {b"t%d" % i for i in range(0, 10_000, 2)}  # 5000 topics, lengths 2..5

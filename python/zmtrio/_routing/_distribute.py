@@ -51,7 +51,8 @@ class Distribute:
         True (the message is dropped for full peers) unless ``lossy`` is off and a matching
         peer is full: then nothing is queued and False says wait."""
         # hot path (PUB/XPUB send)
-        peers = self._index.match(msg[0])
+        index = self._index
+        peers = index.everyone() or index.match(msg[0])
         if peers is None:
             return True
         if not self.lossy:
@@ -67,8 +68,12 @@ class Distribute:
         """
         if not self.lossy:
             return send_each(self.send, msgs)
-        match = self._index.match
         total = len(msgs)
+        everyone = self._index.everyone()
+        if everyone is not None:
+            _push_run(everyone, msgs)
+            return total
+        match = self._index.match
         start = 0
         peers = match(msgs[0][0]) if total else None
         while start < total:

@@ -349,7 +349,10 @@ class Sub(Subscriber):
             self._prefetched = None
             return msg
         recv = self._queue.recv
-        matches = self._topics.matches
+        topics = self._topics
+        if topics.matches_everything():
+            return recv()
+        matches = topics.matches
         while True:
             msg = recv()
             if msg is None or matches(msg[0]):
@@ -361,6 +364,12 @@ class Sub(Subscriber):
             taken.append(self._prefetched)
             self._prefetched = None
         recv_many = self._queue.recv_many
+        if self._topics.matches_everything():
+            # Nothing to filter: the run the queue hands out is the answer.
+            if not taken:
+                return recv_many(max_messages)
+            taken.extend(recv_many(max_messages - 1))
+            return taken
         matches = self._topics.matches
         while len(taken) < max_messages:
             batch = recv_many(max_messages - len(taken))

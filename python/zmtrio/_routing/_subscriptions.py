@@ -133,6 +133,13 @@ class SubscriptionIndex:
         """The topics ``peer`` subscribes to (a copy)."""
         return set(self._topics.get(peer, ()))
 
+    def everyone(self) -> set[Peer] | None:
+        """If the empty topic is the only one subscribed, the peers holding it: every
+        message goes to exactly them (a batch needs no per-message match). Else None."""
+        if len(self._peers) == 1:
+            return self._peers.get(b"")
+        return None
+
     def match(self, frame: bytes) -> set[Peer] | None:
         """The peers with a topic that is a prefix of ``frame`` (None if there is none).
 
@@ -189,6 +196,10 @@ class TopicCounter:
         del self._counts[topic]
         self._lengths.remove(len(topic))
         return True
+
+    def matches_everything(self) -> bool:
+        """Whether the empty topic is subscribed (every message matches)."""
+        return b"" in self._counts
 
     def matches(self, frame: bytes) -> bool:
         """Whether some subscribed topic is a prefix of ``frame``."""
