@@ -277,6 +277,8 @@ class Engine:
         """Start the heartbeat task once the connection is served (idempotent)."""
         if self._nursery is not None and not self._heartbeat_running:
             self._heartbeat_running = True
+            # Reads stamp _last_rx only while heartbeats run: start the clock now.
+            self._last_rx = trio.current_time()
             self._nursery.start_soon(self._guard, self._heartbeat_loop)
 
     async def _guard(self, loop: Callable[[], Awaitable[None]]) -> None:
@@ -367,7 +369,8 @@ class Engine:
         """Decode received bytes: whole messages onto the inbound pipe (waking its
         consumer), commands acted on. Messages decoded before a fault in the same bytes
         are delivered too."""
-        self._last_rx = trio.current_time()
+        if self._heartbeat_running:
+            self._last_rx = trio.current_time()
         inp = self.peer.inp
         queue = inp.queue
         was_empty = not len(queue)
