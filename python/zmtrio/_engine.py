@@ -14,15 +14,17 @@ Lifecycle of one tcp/ipc connection:
 
 Reading in place (REQ and REP, whose receive waits on one connection at a time): handing
 each message from the reader task to the task in ``recv`` costs a second trip through trio's
-scheduler, which measured as most of a round trip's cost between two processes. So the
-reader lends the connection to a receiving task that waits for it (``read_for_receiver``):
-that task waits for the socket to be readable and decodes what arrives itself, exactly as the
-reader would. The lending starts after the reader's next delivery once a receiving task asked
-for it; the reader takes the connection back once no receiving task used it for a whole
-``LEND_CHECK`` interval, so commands (PING), disconnects and unread messages are still seen
-promptly when nobody receives. The receiving task waits on a duplicate of the socket's file
-descriptor, so it can be interrupted (another peer's message, the socket closing) without
-touching the writer's waits on the original.
+scheduler, which measured as most of a round trip's cost between two processes. So a task
+in ``recv`` that waits for this connection only reads it itself (``read_for_receiver``)
+whenever the reader task is not waiting on the socket: it waits for the socket to be
+readable and decodes what arrives exactly as the reader would, then hands the connection
+back. The reader stays off the socket while a receiving task reads, and after delivering a
+message to a task that asked to read (``_lend_wanted``) it waits until that task's ``recv``
+returns, so a receiver that calls ``recv`` again without yielding reads in place; at any
+other time the reader reads, so commands (PING), disconnects and messages nobody waits for
+are seen as they arrive. The receiving task waits on a duplicate of the socket's file
+descriptor (made on first use), so it can be interrupted (another peer's message, the socket
+closing) without touching the writer's waits on the original.
 """
 
 from __future__ import annotations
@@ -57,9 +59,6 @@ SEND_SIZE: Final = 256 * 1024
 #: peer that floods us must not starve other tasks or delay cancellation.
 MAX_UNYIELDED: Final = 16
 
-#: Seconds between the reader's checks of whether a borrowing receiver still reads.
-LEND_CHECK: Final = 0.01
-
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
 
@@ -83,20 +82,22 @@ class Engine:
     """Runs one connection for ``socket``, carrying messages through ``peer``'s pipes."""
 
     __slots__ = (
-        "_borrowed",
-        "_borrower_waiting",
         "_conn",
         "_direct_sock",
+        "_ended",
         "_endpoint",
         "_failure",
         "_fd",
         "_heartbeat_running",
         "_io",
         "_last_rx",
+        "_lend_back",
+        "_lend_held",
         "_lend_wanted",
         "_lent",
         "_nursery",
         "_peer_ttl",
+        "_reader_on_socket",
         "_reader_wake",
         "_socket",
         "_unsent",
@@ -127,17 +128,22 @@ class Engine:
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
         # Reading in place (see the module docs).
-        #: A duplicate of the socket for a borrowing receiver to wait on; None if the
-        #: connection is not lent (not serving yet, or not a request/reply socket).
+        #: A duplicate of the socket for a receiving task to wait on (made on first use).
         self._direct_sock: stdlib_socket.socket | None = None
-        #: Whether a receiving task, not the reader task, reads the connection now.
+        #: Whether a receiving task is reading the connection now.
         self._lent = False
-        #: A receiving task asked to read: lend after the reader's next delivery.
+        #: Whether the reader task is waiting on the socket now (nobody else may read).
+        self._reader_on_socket = False
+        #: A receiving task found the reader on the socket and parked: it wants to read
+        #: in place next time.
         self._lend_wanted = False
-        #: Whether the borrowing task is waiting for bytes right now.
-        self._borrower_waiting = False
-        #: Whether the borrowing task read since the reader last checked.
-        self._borrowed = False
+        #: The reader delivered to such a task and stays off the socket until its
+        #: ``recv`` returns (``release_reader``).
+        self._lend_held = False
+        #: Wakes the reader once the connection is handed back.
+        self._lend_back = Wakeup()
+        #: Whether the connection is over (no more reading in place).
+        self._ended = False
 
     async def run(self) -> bool:
         """Drive the connection until it ends; True if it may be retried."""
@@ -238,7 +244,6 @@ class Engine:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             if self._socket._pattern.write_through:
-                self._direct_sock = self._io.sock.dup()
                 self.peer.engine = self
             nursery.start_soon(self._guard, self._write_loop)
             if options[SocketOption.HEARTBEAT_IVL] > 0 or self._peer_ttl < math.inf:
@@ -294,7 +299,6 @@ class Engine:
         """End the connection: record the first failure and stop every loop."""
         if self._failure is None:
             self._failure = failure
-        self._lent = False
         assert self._nursery is not None
         self._nursery.cancel_scope.cancel()
 
@@ -303,24 +307,34 @@ class Engine:
     async def read_for_receiver(self) -> bool:
         """For a task in ``recv`` that waits for this connection only: wait until bytes
         arrive and decode them as the reader task would. True once something may have
-        changed (the caller looks for a message again); False if the reader task holds
-        the connection, which it lends after its next delivery (the caller parks)."""
-        direct_sock = self._direct_sock
-        socket = self._socket
-        if not self._lent or direct_sock is None or socket._direct_reader is not None:
-            self._lend_wanted = True
+        changed (the caller looks for a message again); False if it cannot read now (the
+        reader task is on the socket, or another task reads): the caller parks, and if
+        the reader was on the socket it stays off it after its next delivery, until the
+        caller's ``recv`` returns (``release_reader``)."""
+        if self._reader_on_socket or self._lent or self._ended:
+            if self._reader_on_socket:
+                self._lend_wanted = True
             return False
-        self._borrower_waiting = True
+        direct_sock = self._direct_sock
+        if direct_sock is None:
+            try:
+                direct_sock = self._direct_sock = self._io.sock.dup()
+            except OSError:  # out of file descriptors: receive through the reader only
+                self._ended = True
+                return False
+        socket = self._socket
+        self._lent = True
         socket._direct_reader = self
         try:
             await trio.lowlevel.wait_readable(direct_sock)
         except trio.ClosedResourceError:
             return True  # interrupted: another peer's message, or the socket is closing
         finally:
-            self._borrower_waiting = False
-            self._borrowed = True
             socket._direct_reader = None
-        if not self._lent:  # the connection ended while we waited
+            self._lent = False
+            self._lend_back.wake()
+        # Nothing yields from here on: the reader cannot read in between.
+        if self._ended:
             return True
         try:
             data = self._io.sock.recv(_read_size(self._conn))
@@ -338,14 +352,21 @@ class Engine:
             self._stop(exc)
         return True
 
+    def release_reader(self) -> None:
+        """The ``recv`` that asked to read in place returned: the reader may read again."""
+        self._lend_wanted = False
+        if self._lend_held:
+            self._lend_held = False
+            self._lend_back.wake()
+
     def interrupt_receiver(self) -> None:
         """Wake a task waiting in ``read_for_receiver`` (it then looks again)."""
-        if self._borrower_waiting and self._direct_sock is not None:
+        if self._lent and self._direct_sock is not None:
             trio.lowlevel.notify_closing(self._direct_sock)
 
     def _end_lending(self) -> None:
         """The connection is over: no receiving task may wait on it any more."""
-        self._lent = False
+        self._ended = True
         if self.peer.engine is self:
             self.peer.engine = None
         direct_sock = self._direct_sock
@@ -353,17 +374,6 @@ class Engine:
             self._direct_sock = None
             trio.lowlevel.notify_closing(direct_sock)
             direct_sock.close()
-
-    async def _wait_while_lent(self) -> None:
-        """Sleep while a receiving task reads the connection; take it back once that task
-        did not read for a whole LEND_CHECK interval."""
-        while True:
-            await trio.sleep(LEND_CHECK)
-            if self._borrower_waiting or self._borrowed:
-                self._borrowed = False
-                continue
-            self._lent = False
-            return
 
     def _absorb(self, data: bytes) -> None:
         """Decode received bytes: whole messages onto the inbound pipe (waking its
@@ -395,23 +405,34 @@ class Engine:
             if unyielded >= MAX_UNYIELDED:
                 unyielded = 0
                 await trio.lowlevel.checkpoint()
-            if self._lent:
-                await self._wait_while_lent()
-            hwm = queue.hwm
-            if hwm and len(queue) >= hwm:
-                inp.writer_blocked = True
-                while inp.writer_blocked:
-                    await wait_for_room()
-            data, waited = await receive_some(_read_size(conn))
+            while True:
+                hwm = queue.hwm
+                if hwm and len(queue) >= hwm:
+                    inp.writer_blocked = True
+                    while inp.writer_blocked:
+                        await wait_for_room()
+                elif self._lent or self._lend_held:
+                    # Off the socket while a receiving task reads it.
+                    await self._lend_back.wait()
+                else:
+                    break
+            # No yield from the checks above to the read: reader and receiving task never
+            # wait on the socket together.
+            self._reader_on_socket = True
+            try:
+                data, waited = await receive_some(_read_size(conn))
+            finally:
+                self._reader_on_socket = False
             unyielded = 0 if waited else unyielded + 1
             if not data:
                 raise _Disconnected("the peer closed the connection")
             had = len(queue)
             absorb(data)
             if self._lend_wanted and len(queue) > had:
-                # A receiving task waits for this delivery: it reads by itself from now on.
+                # A receiving task waits for this delivery: stay off the socket until its
+                # recv returns, so that its next recv reads in place.
                 self._lend_wanted = False
-                self._lent = True
+                self._lend_held = True
 
     async def _write_loop(self) -> None:
         # hot path

@@ -607,17 +607,24 @@ class Socket:
         pattern = self._pattern
         recv = pattern.recv
         direct_peer = pattern.direct_peer
-        while True:
-            # A request/reply socket waiting on one connection reads it in place, saving
-            # the hand-over from the connection's reader task (see _engine).
-            peer = direct_peer()
-            engine = None if peer is None else peer.engine
-            if engine is None or not await engine.read_for_receiver():
-                await self._recv_lot.park()
-            self._check_open()
-            message = recv()
-            if message is not None:
-                return message
+        # The engine asked to let this call read in place (it holds off until we return).
+        asked: Engine | None = None
+        try:
+            while True:
+                # A request/reply socket waiting on one connection reads it in place,
+                # saving the hand-over from the connection's reader task (see _engine).
+                peer = direct_peer()
+                engine = None if peer is None else peer.engine
+                if engine is None or not await engine.read_for_receiver():
+                    asked = engine
+                    await self._recv_lot.park()
+                self._check_open()
+                message = recv()
+                if message is not None:
+                    return message
+        finally:
+            if asked is not None:
+                asked.release_reader()
 
     async def recv_batch(self, max_messages: int) -> list[list[bytes]]:
         """Wait for at least one message, then return every queued one up to
