@@ -13,6 +13,9 @@ its next request, and a connection nobody is receiving from is watched by its re
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -52,6 +55,33 @@ async def _rep_server(rep: zmtrio.Socket, served: list[bytes]) -> None:
         request = await rep.recv()
         served.append(request)
         await rep.send(b"re: " + request)
+
+
+@asynccontextmanager
+async def _serving_in_place(
+    rep: zmtrio.Socket, round_trip: Callable[[bytes], Awaitable[None]]
+) -> AsyncIterator[list[bytes]]:
+    """Serve requests with :func:`_rep_server` for the block, which starts once two round
+    trips (``round_trip``) made the server read in place. Yields the requests served."""
+    served: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_rep_server, rep, served)
+        for request in (b"q0", b"q1"):
+            await round_trip(request)
+        await _until(lambda: _reading_in_place(rep))
+        yield served
+        nursery.cancel_scope.cancel()
+
+
+async def _zmq_round_trip(client: ZmqPeer, request: bytes) -> None:
+    await client.send_multipart([request])
+    assert await client.recv_multipart() == [b"re: " + request]
+
+
+async def _new_client_round_trip(zctx: zmq.Context[Any], endpoint: str, request: bytes) -> None:
+    client = ZmqPeer(zctx, zmq.REQ)
+    client.connect(endpoint)
+    await _zmq_round_trip(client, request)
 
 
 async def _req_client(req: zmtrio.Socket, requests: list[bytes], replies: list[bytes]) -> None:
@@ -100,23 +130,12 @@ async def test_rep_reading_in_place_hears_a_second_client(
     endpoint = await rep.bind(endpoint_for(transport, ipc_dir))
     first = ZmqPeer(zctx, zmq.REQ)
     first.connect(endpoint)
-    served: list[bytes] = []
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_rep_server, rep, served)
-        for request in (b"a0", b"a1"):
-            await first.send_multipart([request])
-            assert await first.recv_multipart() == [b"re: " + request]
-        await _until(lambda: _reading_in_place(rep))
+    async with _serving_in_place(rep, partial(_zmq_round_trip, first)) as served:
         # A request from another connection must interrupt the wait on the first.
-        second = ZmqPeer(zctx, zmq.REQ)
-        second.connect(endpoint)
-        await second.send_multipart([b"from b"])
-        assert await second.recv_multipart() == [b"re: from b"]
+        await _new_client_round_trip(zctx, endpoint, b"from b")
         # The first client is still served.
-        await first.send_multipart([b"a2"])
-        assert await first.recv_multipart() == [b"re: a2"]
-        nursery.cancel_scope.cancel()
-    assert served == [b"a0", b"a1", b"from b", b"a2"]
+        await _zmq_round_trip(first, b"q2")
+    assert served == [b"q0", b"q1", b"from b", b"q2"]
 
 
 async def test_closing_wakes_a_receiver_reading_in_place(
@@ -227,20 +246,10 @@ async def test_rep_reading_in_place_outlives_its_client(
     endpoint = await rep.bind(TCP)
     gone = ZmqPeer(zctx, zmq.REQ)
     gone.connect(endpoint)
-    served: list[bytes] = []
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_rep_server, rep, served)
-        for request in (b"q0", b"q1"):
-            await gone.send_multipart([request])
-            assert await gone.recv_multipart() == [b"re: " + request]
-        await _until(lambda: _reading_in_place(rep))
+    async with _serving_in_place(rep, partial(_zmq_round_trip, gone)) as served:
         gone.close()
         await _until(lambda: rep.statistics().peers == 0)
-        stays = ZmqPeer(zctx, zmq.REQ)
-        stays.connect(endpoint)
-        await stays.send_multipart([b"from stays"])
-        assert await stays.recv_multipart() == [b"re: from stays"]
-        nursery.cancel_scope.cancel()
+        await _new_client_round_trip(zctx, endpoint, b"from stays")
     assert served == [b"q0", b"q1", b"from stays"]
 
 
@@ -253,22 +262,17 @@ async def test_garbage_while_reading_in_place_drops_only_that_peer(
     host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
     stream = await trio.open_tcp_stream(host, int(port))
     await _raw.handshake(stream, b"REQ")
-    served: list[bytes] = []
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_rep_server, rep, served)
-        for request in (b"q0", b"q1"):
-            await stream.send_all(_raw.message([b"", request]))
-            assert await _raw.read_message(stream) == [b"", b"re: " + request]
-        await _until(lambda: _reading_in_place(rep))
+
+    async def raw_round_trip(request: bytes) -> None:
+        await stream.send_all(_raw.message([b"", request]))
+        assert await _raw.read_message(stream) == [b"", b"re: " + request]
+
+    async with _serving_in_place(rep, raw_round_trip) as served:
         # A frame above MAXMSGSIZE: a protocol error, decoded by the receiving task.
         await stream.send_all(_raw.long_header(5000) + b"x" * 5000)
         with trio.fail_after(5):
             assert await _raw.is_closed_by_peer(stream)
-        good = ZmqPeer(zctx, zmq.REQ)
-        good.connect(endpoint)
-        await good.send_multipart([b"well formed"])
-        assert await good.recv_multipart() == [b"re: well formed"]
-        nursery.cancel_scope.cancel()
+        await _new_client_round_trip(zctx, endpoint, b"well formed")
     assert served == [b"q0", b"q1", b"well formed"]
 
 
@@ -280,13 +284,8 @@ async def test_reader_watches_a_connection_nobody_receives_from(
         endpoint = await rep.bind(TCP)
         req = ZmqPeer(zctx, zmq.REQ)
         req.connect(endpoint)
-        served: list[bytes] = []
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_rep_server, rep, served)
-            for n in range(3):
-                await req.send_multipart([b"q%d" % n])
-                assert await req.recv_multipart() == [b"re: q%d" % n]
-            nursery.cancel_scope.cancel()
+        async with _serving_in_place(rep, partial(_zmq_round_trip, req)):
+            await _zmq_round_trip(req, b"q2")
         # Nobody calls recv from now on: the reader task is on the socket again.
         await trio.testing.wait_all_tasks_blocked()
         assert _readers_watch(rep)
