@@ -84,6 +84,10 @@ async def _new_client_round_trip(zctx: zmq.Context[Any], endpoint: str, request:
     await _zmq_round_trip(client, request)
 
 
+async def _receive_in_task(sock: zmtrio.Socket, received: list[bytes]) -> None:
+    received.append(await sock.recv())
+
+
 async def _req_client(req: zmtrio.Socket, requests: list[bytes], replies: list[bytes]) -> None:
     """Send each request and receive its reply, without yielding in between."""
     for request in requests:
@@ -386,3 +390,75 @@ async def test_rep_with_many_clients_holds_one_fd_per_connection(
     assert len(os.listdir("/proc/self/fd")) - before == 2 * 30
     for client in clients:
         client.close()
+
+
+async def test_rep_gaining_a_client_mid_recv_still_reads_the_first(ctx: zmtrio.Context) -> None:
+    """A recv that asked the first client's reader to hold off, then sees a second client
+    (so it no longer waits for the first alone), lets that reader go again: the first
+    client's later requests are still read."""
+    rep = ctx.socket(zmtrio.REP)
+    endpoint = await rep.bind(TCP)
+    first, second = ctx.socket(zmtrio.DEALER), ctx.socket(zmtrio.DEALER)
+    await first.connect(endpoint)
+    await _until(lambda: rep.statistics().peers == 1)
+    received: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_receive_in_task, rep, received)
+        await trio.testing.wait_all_tasks_blocked()
+        await second.connect(endpoint)
+        await _until(lambda: rep.statistics().peers == 2)
+        await first.send_multipart([b"no envelope"])  # REP drops it; the recv goes on
+        await trio.testing.wait_all_tasks_blocked()
+        await second.send_multipart([b"", b"from second"])
+    assert received == [b"from second"]
+    await rep.send(b"re: from second")
+    assert await second.recv_multipart() == [b"", b"re: from second"]
+    await first.send_multipart([b"", b"from first"])
+    assert await rep.recv() == b"from first"
+
+
+async def test_relaxed_req_drops_a_stray_after_waiting_on_another_peer(
+    ctx: zmtrio.Context,
+) -> None:
+    """A task waits for the reply from one peer while another task sends the next request
+    (REQ_RELAXED) to the other peer: the first peer's reader must not stay held, so a
+    message that peer sends later is read as it arrives and dropped by the next request
+    to it, as libzmq does."""
+    routers = [ctx.socket(zmtrio.ROUTER), ctx.socket(zmtrio.ROUTER)]
+    req = ctx.socket(zmtrio.REQ)
+    req.req_relaxed = 1
+    for router in routers:
+        await req.connect(await router.bind(TCP))
+    await _until(lambda: sum(peer.engine is not None for peer in req._peers) == 2)
+
+    async def request_to(body: bytes) -> tuple[zmtrio.Socket, bytes]:
+        """The router that got ``body`` and the REQ's routing id there."""
+        while True:
+            for router in routers:
+                try:
+                    routing_id, _, got = router.recv_multipart_nowait()
+                except zmtrio.Again:
+                    continue
+                assert got == body
+                return router, routing_id
+            await trio.sleep(0.002)
+
+    replies: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_req_client, req, [b"q1"], replies)
+        first, first_id = await request_to(b"q1")
+        first_peer = req._pattern._reply_peer
+        await trio.testing.wait_all_tasks_blocked()
+        await req.send(b"q2")  # round robin: the other peer
+        second, second_id = await request_to(b"q2")
+        assert second is not first
+        await first.send_multipart([first_id, b"", b"late re: q1"])  # dropped by REQ
+        await trio.testing.wait_all_tasks_blocked()
+        await second.send_multipart([second_id, b"", b"re: q2"])
+    assert replies == [b"re: q2"]
+    await first.send_multipart([first_id, b"", b"stray"])
+    await _until(lambda: len(first_peer.inp.queue) == 1)  # read although nobody receives
+    await req.send(b"q3")  # round robin: back to the first peer; drops the stray
+    assert await request_to(b"q3") == (first, first_id)
+    await first.send_multipart([first_id, b"", b"re: q3"])
+    assert await req.recv() == b"re: q3"

@@ -84,7 +84,6 @@ class Engine:
     __slots__ = (
         "_conn",
         "_direct_sock",
-        "_ended",
         "_endpoint",
         "_failure",
         "_fd",
@@ -94,6 +93,7 @@ class Engine:
         "_lend_back",
         "_lend_held",
         "_lend_wanted",
+        "_lending_closed",
         "_lent",
         "_nursery",
         "_peer_ttl",
@@ -142,8 +142,9 @@ class Engine:
         self._lend_held = False
         #: Wakes the reader once the connection is handed back.
         self._lend_back = Wakeup()
-        #: Whether the connection is over (no more reading in place).
-        self._ended = False
+        #: No more reading in place: the connection ended, or no descriptor was left to
+        #: duplicate.
+        self._lending_closed = False
 
     async def run(self) -> bool:
         """Drive the connection until it ends; True if it may be retried."""
@@ -311,7 +312,13 @@ class Engine:
         reader task is on the socket, or another task reads): the caller parks, and if
         the reader was on the socket it stays off it after its next delivery, until the
         caller's ``recv`` returns (``release_reader``)."""
-        if self._reader_on_socket or self._lent or self._ended:
+        socket = self._socket
+        if socket._direct_reader is not None:
+            # Another task of this socket reads in place (a relaxed REQ with several
+            # receiving tasks): this one is served by the reader task.
+            self.release_reader()
+            return False
+        if self._reader_on_socket or self._lent or self._lending_closed:
             if self._reader_on_socket:
                 self._lend_wanted = True
             return False
@@ -320,9 +327,8 @@ class Engine:
             try:
                 direct_sock = self._direct_sock = self._io.sock.dup()
             except OSError:  # out of file descriptors: receive through the reader only
-                self._ended = True
+                self._lending_closed = True
                 return False
-        socket = self._socket
         self._lent = True
         socket._direct_reader = self
         try:
@@ -330,11 +336,12 @@ class Engine:
         except trio.ClosedResourceError:
             return True  # interrupted: another peer's message, or the socket is closing
         finally:
-            socket._direct_reader = None
+            if socket._direct_reader is self:
+                socket._direct_reader = None
             self._lent = False
             self._lend_back.wake()
         # Nothing yields from here on: the reader cannot read in between.
-        if self._ended:
+        if self._lending_closed:
             return True
         try:
             data = self._io.sock.recv(_read_size(self._conn))
@@ -366,7 +373,7 @@ class Engine:
 
     def _end_lending(self) -> None:
         """The connection is over: no receiving task may wait on it any more."""
-        self._ended = True
+        self._lending_closed = True
         if self.peer.engine is self:
             self.peer.engine = None
         direct_sock = self._direct_sock

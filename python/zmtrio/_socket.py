@@ -615,6 +615,11 @@ class Socket:
                 # saving the hand-over from the connection's reader task (see _engine).
                 peer = direct_peer()
                 engine = None if peer is None else peer.engine
+                if asked is not None and asked is not engine:
+                    # Waiting for another connection now (a REP gained a client, a
+                    # relaxed REQ sent elsewhere): the one asked before may read again.
+                    asked.release_reader()
+                    asked = None
                 if engine is None or not await engine.read_for_receiver():
                     asked = engine
                     await self._recv_lot.park()

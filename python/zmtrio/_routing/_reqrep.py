@@ -217,9 +217,6 @@ class _RoutedById(Pattern):
     def connected(self, peer: Peer) -> None:
         self._routes.identify(peer)
 
-    def direct_peer(self) -> Peer | None:
-        return self._routes.sole_peer()
-
     def detach(self, peer: Peer) -> None:
         self._routes.forget(peer)
 
@@ -268,6 +265,10 @@ class Rep(_RoutedById):
         self.recv = self._recv
         self.recv_many = self._recv_many
         self.has_message = self._has_message
+
+    def direct_peer(self) -> Peer | None:
+        # With one client, only it can send the next request.
+        return self._routes.sole_peer()
 
     def _recv(self) -> Message | None:
         # hot path
