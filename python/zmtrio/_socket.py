@@ -7,6 +7,7 @@ import math
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final, final
 
 import trio
@@ -261,7 +262,7 @@ class Socket:
     def _adopt(self, peer: Peer) -> None:
         """Wire the socket's ends of ``peer``'s pipes to this socket's wakeups."""
         peer.out.on_writable = self._writable
-        peer.inp.on_readable = lambda: self._readable(peer)
+        peer.inp.on_readable = partial(self._readable, peer)  # no Python frame of its own
         self._peers.add(peer)
 
     def _new_peer(self, endpoint: str) -> Peer:
@@ -443,7 +444,7 @@ class Socket:
 
         Blocks while no peer can take the message (``DONTWAIT``: raise ``Again``).
         """
-        frame = _as_frame(data)
+        frame = data if type(data) is bytes else _as_frame(data)
         if flags & SNDMORE:
             self._check_open()
             await checkpoint_if_cancelled()
