@@ -12,7 +12,9 @@ its next request, and a connection nobody is receiving from is watched by its re
 
 from __future__ import annotations
 
+import errno
 import os
+import socket as stdlib_socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
@@ -462,3 +464,41 @@ async def test_relaxed_req_drops_a_stray_after_waiting_on_another_peer(
     assert await request_to(b"q3") == (first, first_id)
     await first.send_multipart([first_id, b"", b"re: q3"])
     assert await req.recv() == b"re: q3"
+
+
+async def test_no_descriptor_to_duplicate_leaves_the_reader_on_the_socket(
+    ctx: zmtrio.Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of descriptors for the duplicate (EMFILE), a REP receives through the reader
+    task, which must not stay held off the socket for a recv that cannot read itself."""
+    rep = ctx.socket(zmtrio.REP)
+    endpoint = await rep.bind(TCP)
+    client = ctx.socket(zmtrio.DEALER)
+    await client.connect(endpoint)
+    await _until(lambda: rep.statistics().peers == 1)
+    (engine,) = [peer.engine for peer in rep._peers if peer.engine is not None]
+
+    def out_of_descriptors(self: stdlib_socket.socket) -> stdlib_socket.socket:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(stdlib_socket.socket, "dup", out_of_descriptors)
+    received: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_receive_in_task, rep, received)
+        await trio.testing.wait_all_tasks_blocked()
+        # Delivered by the reader to the waiting recv, then dropped by REP (no envelope):
+        # the recv goes on, now with the reader held for it, and cannot duplicate.
+        await client.send_multipart([b"no envelope"])
+        await trio.testing.wait_all_tasks_blocked()
+        assert engine._reader_on_socket
+        await client.send_multipart([b"", b"request"])
+    assert received == [b"request"]
+    # And later receives too, each through the reader.
+    await rep.send(b"reply")
+    assert await client.recv_multipart() == [b"", b"reply"]
+    for n in range(3):
+        await client.send_multipart([b"", b"no envelope %d" % n])
+        assert await rep.recv() == b"no envelope %d" % n
+        await rep.send(b"ok")
+        assert await client.recv_multipart() == [b"", b"ok"]
+    assert engine._direct_sock is None

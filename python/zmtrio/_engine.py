@@ -318,9 +318,12 @@ class Engine:
             # receiving tasks): this one is served by the reader task.
             self.release_reader()
             return False
-        if self._reader_on_socket or self._lent or self._lending_closed:
-            if self._reader_on_socket:
-                self._lend_wanted = True
+        if self._lending_closed:
+            # Nobody reads in place: the reader must not hold off for this recv either.
+            self.release_reader()
+            return False
+        if self._reader_on_socket:
+            self._lend_wanted = True
             return False
         direct_sock = self._direct_sock
         if direct_sock is None:
@@ -328,6 +331,7 @@ class Engine:
                 direct_sock = self._direct_sock = self._io.sock.dup()
             except OSError:  # out of file descriptors: receive through the reader only
                 self._lending_closed = True
+                self.release_reader()  # it may hold off for this very recv
                 return False
         self._lent = True
         socket._direct_reader = self
