@@ -364,7 +364,8 @@ class Engine:
         return True
 
     def release_reader(self) -> None:
-        """The ``recv`` that asked to read in place returned: the reader may read again."""
+        """A ``recv`` no longer needs the reader held off the socket (it returned, waits
+        for another connection now, or cannot read in place): the reader may read again."""
         self._lend_wanted = False
         if self._lend_held:
             self._lend_held = False
