@@ -387,22 +387,23 @@ class Engine:
             trio.lowlevel.notify_closing(direct_sock)
             direct_sock.close()
 
-    def _absorb(self, data: bytes) -> None:
+    def _absorb(self, data: bytes) -> bool:
         """Decode received bytes: whole messages onto the inbound pipe (waking its
-        consumer), commands acted on. Messages decoded before a fault in the same bytes
-        are delivered too."""
+        consumer), commands acted on; True if messages were delivered. Messages decoded
+        before a fault in the same bytes are delivered too."""
         if self._heartbeat_running:
             self._last_rx = trio.current_time()
         inp = self.peer.inp
         queue = inp.queue
-        was_empty = not len(queue)
+        had = len(queue)
         try:
             events = self._conn.feed(data, queue)
             if events is not None:
                 self._handle_events(events)
         finally:
-            if was_empty and len(queue):
+            if not had and len(queue):
                 inp.on_readable()
+        return len(queue) > had
 
     async def _read_loop(self) -> None:
         # hot path
@@ -438,9 +439,7 @@ class Engine:
             unyielded = 0 if waited else unyielded + 1
             if not data:
                 raise _Disconnected("the peer closed the connection")
-            had = len(queue)
-            absorb(data)
-            if self._lend_wanted and len(queue) > had:
+            if absorb(data) and self._lend_wanted:
                 # A receiving task waits for this delivery: stay off the socket until its
                 # recv returns, so that its next recv reads in place.
                 self._lend_wanted = False

@@ -120,9 +120,15 @@ _PUBLISHERS: Final = frozenset({SocketType.PUB, SocketType.XPUB})
 _SUBSCRIBERS_AND_PUBLISHERS: Final = frozenset({SocketType.SUB, *_PUBLISHERS})
 
 
+def _flag(option: SocketOption, *types: SocketType) -> OptionSpec:
+    """An on/off option of some socket types: write-only in libzmq (reading it is EINVAL;
+    any int >= 0 is accepted, non-zero is on)."""
+    return OptionSpec(option, _INT, 0, maximum=_FLAG_MAX, readable=False, types=frozenset(types))
+
+
 def _publisher_flag(option: SocketOption) -> OptionSpec:
-    """An XPUB on/off option: write-only in libzmq (reading it is EINVAL)."""
-    return OptionSpec(option, _INT, 0, maximum=_FLAG_MAX, readable=False, types=_PUBLISHERS)
+    """An XPUB on/off option."""
+    return _flag(option, *_PUBLISHERS)
 
 
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
@@ -149,14 +155,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     # ROUTER_*, PROBE_ROUTER and REQ_*: write-only flags in libzmq (any int >= 0, non-zero
     # is on); REP takes the ROUTER ones (it is a ROUTER underneath), though only
     # PROBE_ROUTER and ROUTER_HANDOVER change what it does.
-    OptionSpec(
-        _O.ROUTER_MANDATORY,
-        _INT,
-        0,
-        maximum=_FLAG_MAX,
-        readable=False,
-        types=frozenset({_T.ROUTER, _T.REP}),
-    ),
+    _flag(_O.ROUTER_MANDATORY, _T.ROUTER, _T.REP),
     _int(_O.TCP_KEEPALIVE, -1, -1, maximum=_BOOL_MAX),
     _int(_O.TCP_KEEPALIVE_CNT, -1, -1),
     _int(_O.TCP_KEEPALIVE_IDLE, -1, -1),
@@ -172,30 +171,12 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", maximum=40, built=False),
     OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", maximum=40, built=False),
     OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", maximum=40, built=False),
-    OptionSpec(
-        _O.PROBE_ROUTER,
-        _INT,
-        0,
-        maximum=_FLAG_MAX,
-        readable=False,
-        types=frozenset({_T.ROUTER, _T.DEALER, _T.REQ, _T.REP}),
-    ),
-    OptionSpec(
-        _O.REQ_CORRELATE, _INT, 0, maximum=_FLAG_MAX, readable=False, types=frozenset({_T.REQ})
-    ),
-    OptionSpec(
-        _O.REQ_RELAXED, _INT, 0, maximum=_FLAG_MAX, readable=False, types=frozenset({_T.REQ})
-    ),
+    _flag(_O.PROBE_ROUTER, _T.ROUTER, _T.DEALER, _T.REQ, _T.REP),
+    _flag(_O.REQ_CORRELATE, _T.REQ),
+    _flag(_O.REQ_RELAXED, _T.REQ),
     _int(_O.CONFLATE, 0, maximum=_BOOL_MAX),
     OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255, built=False),
-    OptionSpec(
-        _O.ROUTER_HANDOVER,
-        _INT,
-        0,
-        maximum=_FLAG_MAX,
-        readable=False,
-        types=frozenset({_T.ROUTER, _T.REP}),
-    ),
+    _flag(_O.ROUTER_HANDOVER, _T.ROUTER, _T.REP),
     OptionSpec(
         _O.CONNECT_ROUTING_ID,
         _BYTES,
@@ -222,14 +203,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
     _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
-    OptionSpec(
-        _O.XSUB_VERBOSE_UNSUBSCRIBE,
-        _INT,
-        0,
-        maximum=_FLAG_MAX,
-        readable=False,
-        types=frozenset({_T.XSUB}),
-    ),
+    _flag(_O.XSUB_VERBOSE_UNSUBSCRIBE, _T.XSUB),
 )
 
 OPTIONS_BY_ID: Final[dict[int, OptionSpec]] = {spec.option: spec for spec in OPTIONS}

@@ -290,8 +290,6 @@ class Socket:
         peer.attached = True
         self._attached.add(peer)
         self._writable()
-        if len(peer.inp.queue):
-            self._readable(peer)
         return True
 
     def _connection_ready(self, peer: Peer) -> bool:

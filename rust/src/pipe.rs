@@ -43,11 +43,6 @@ impl<T> Pipe<T> {
         }
     }
 
-    /// Whether this pipe keeps only the newest item.
-    pub fn is_conflating(&self) -> bool {
-        self.conflate
-    }
-
     /// The number of queued items.
     pub fn len(&self) -> usize {
         self.queue.len()

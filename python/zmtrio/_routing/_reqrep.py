@@ -81,8 +81,9 @@ class Dealer(Pattern):
 
 
 @final
-class Req(Pattern):
-    """Requests round-robin, each followed by exactly one reply from the same peer.
+class Req(Dealer):
+    """Requests round-robin, each followed by exactly one reply from the same peer (a
+    DEALER underneath, as libzmq's ``req_t``).
 
     ``REQ_RELAXED`` allows a new request before the reply (a late reply to the earlier one
     is then dropped); ``REQ_CORRELATE`` adds a request id frame and accepts only replies
@@ -93,8 +94,6 @@ class Req(Pattern):
 
     def __init__(self, options: dict[int, Any]) -> None:
         super().__init__(options)
-        self._balance = LoadBalance()
-        self._queue = FairQueue()
         #: Whether a request went out and its reply was not received yet.
         self._receiving_reply = False
         #: Where the pending request went; None if that peer is gone (libzmq then takes a
@@ -109,24 +108,16 @@ class Req(Pattern):
         self._relaxed = bool(options[_REQ_RELAXED])
         self._correlate = bool(options[_REQ_CORRELATE])
         self.send = self._send
+        self.send_many = self._send_each  # each request goes through the envelope
         self.writable = self._writable
         self.recv = self._recv
         self.recv_many = self._recv_many
         self.has_message = self._has_message
 
-    def attach(self, peer: Peer) -> bool:
-        _probe(self.options, peer)
-        self._balance.attach(peer)
-        self._queue.attach(peer)
-        return True
-
     def detach(self, peer: Peer) -> None:
-        self._balance.detach(peer)
+        super().detach(peer)
         if peer is self._reply_peer:
             self._reply_peer = None
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
 
     def direct_peer(self) -> Peer | None:
         # Only the peer the request went to may answer it.
