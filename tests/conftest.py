@@ -119,3 +119,15 @@ async def next_event(
             if event.event == kind:
                 return event
     raise AssertionError(f"the monitor ended before {kind.name}")
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
+    with trio.fail_after(timeout):
+        while not predicate():
+            await trio.sleep(0.002)
+
+
+def recv_numbers(peer: ZmqPeer, count: int) -> list[int]:
+    """Receive ``count`` single-frame messages carrying big-endian numbers (in a thread)."""
+    return [int.from_bytes(peer.sock.recv(), "big") for _ in range(count)]

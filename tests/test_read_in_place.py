@@ -27,16 +27,10 @@ import zmq
 import zmtrio
 from zmtrio import EventType
 
-from tests.conftest import ZmqPeer, endpoint_for
+from tests.conftest import ZmqPeer, endpoint_for, wait_until
 from tests.hostile import _raw
 
 TCP = "tcp://127.0.0.1:*"
-
-
-async def _until(predicate: Any) -> None:
-    """Poll a condition (the test's own deadline bounds it)."""
-    while not predicate():
-        await trio.sleep(0.002)
 
 
 def _reading_in_place(sock: zmtrio.Socket) -> bool:
@@ -70,7 +64,7 @@ async def _serving_in_place(
         nursery.start_soon(_rep_server, rep, served)
         for request in (b"q0", b"q1"):
             await round_trip(request)
-        await _until(lambda: _reading_in_place(rep))
+        await wait_until(lambda: _reading_in_place(rep))
         yield served
         nursery.cancel_scope.cancel()
 
@@ -104,7 +98,7 @@ async def _answer(rep: ZmqPeer, expected: bytes) -> None:
 
 async def _answer_in_place(req: zmtrio.Socket, rep: ZmqPeer, expected: bytes) -> None:
     """Answer the request once the REQ is reading its connection in place."""
-    await _until(lambda: _reading_in_place(req))
+    await wait_until(lambda: _reading_in_place(req))
     await _answer(rep, expected)
 
 
@@ -163,7 +157,7 @@ async def test_closing_wakes_a_receiver_reading_in_place(
         nursery.start_soon(client)
         await _answer(rep, b"q0")
         await _answer(rep, b"q1")
-        await _until(lambda: _reading_in_place(req))
+        await wait_until(lambda: _reading_in_place(req))
         req.close()
     assert replies == [b"re: q0", b"re: q1"]
     assert len(closed) == 1
@@ -189,7 +183,7 @@ async def test_cancelled_in_place_read_loses_no_reply(
         nursery.start_soon(ask_then_give_up)
         await _answer(rep, b"q0")
         await _answer(rep, b"q1")
-        await _until(lambda: _reading_in_place(req))
+        await wait_until(lambda: _reading_in_place(req))
     await _answer(rep, b"slow question")
     assert await req.recv() == b"re: slow question"
 
@@ -207,7 +201,7 @@ async def test_cancelled_in_place_read_loses_no_reply(
         nursery.start_soon(ask_with_timeout)
         await _answer(rep, b"q2")
         await _answer(rep, b"q3")
-        await _until(lambda: _reading_in_place(req))
+        await wait_until(lambda: _reading_in_place(req))
     await _answer(rep, b"again")
     req.rcvtimeo = -1
     assert await req.recv() == b"re: again"
@@ -237,7 +231,7 @@ async def test_second_receiving_task_is_served_after_the_first_gives_up(
         nursery.start_soon(first_receiver)
         await _answer(rep, b"q0")
         await _answer(rep, b"q1")
-        await _until(lambda: _reading_in_place(req))
+        await wait_until(lambda: _reading_in_place(req))
         nursery.start_soon(second_receiver)
         await trio.testing.wait_all_tasks_blocked()
         giving_up.cancel()
@@ -254,7 +248,7 @@ async def test_rep_reading_in_place_outlives_its_client(
     gone.connect(endpoint)
     async with _serving_in_place(rep, partial(_zmq_round_trip, gone)) as served:
         gone.close()
-        await _until(lambda: rep.statistics().peers == 0)
+        await wait_until(lambda: rep.statistics().peers == 0)
         await _new_client_round_trip(zctx, endpoint, b"from stays")
     assert served == [b"q0", b"q1", b"from stays"]
 
@@ -362,14 +356,14 @@ async def test_req_drops_a_late_reply_before_its_next_request(ctx: zmtrio.Contex
         nursery.start_soon(ask_then_give_up)
         assert await router.recv_multipart() == [routing_id, b"", b"slow"]
     await router.send_multipart([routing_id, b"", b"late reply to slow"])
-    await _until(lambda: req.statistics().queued_inbound == 1)
+    await wait_until(lambda: req.statistics().queued_inbound == 1)
     await req.send(b"retry")
     assert await router.recv_multipart() == [routing_id, b"", b"retry"]
     await router.send_multipart([routing_id, b"", b"reply to retry"])
     assert await req.recv() == b"reply to retry"
 
     await router.send_multipart([routing_id, b"", b"reply to retry, again"])
-    await _until(lambda: req.statistics().queued_inbound == 1)
+    await wait_until(lambda: req.statistics().queued_inbound == 1)
     await req.send(b"next")
     assert await router.recv_multipart() == [routing_id, b"", b"next"]
     await router.send_multipart([routing_id, b"", b"reply to next"])
@@ -386,7 +380,7 @@ async def test_rep_with_many_clients_holds_one_fd_per_connection(
     before = len(os.listdir("/proc/self/fd"))  # after libzmq's own (mailboxes)
     for client in clients:
         client.connect(endpoint)
-    await _until(lambda: rep.statistics().peers == 30)
+    await wait_until(lambda: rep.statistics().peers == 30)
     await trio.testing.wait_all_tasks_blocked()
     # Each connection: libzmq's end and ours.
     assert len(os.listdir("/proc/self/fd")) - before == 2 * 30
@@ -402,13 +396,13 @@ async def test_rep_gaining_a_client_mid_recv_still_reads_the_first(ctx: zmtrio.C
     endpoint = await rep.bind(TCP)
     first, second = ctx.socket(zmtrio.DEALER), ctx.socket(zmtrio.DEALER)
     await first.connect(endpoint)
-    await _until(lambda: rep.statistics().peers == 1)
+    await wait_until(lambda: rep.statistics().peers == 1)
     received: list[bytes] = []
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_receive_in_task, rep, received)
         await trio.testing.wait_all_tasks_blocked()
         await second.connect(endpoint)
-        await _until(lambda: rep.statistics().peers == 2)
+        await wait_until(lambda: rep.statistics().peers == 2)
         await first.send_multipart([b"no envelope"])  # REP drops it; the recv goes on
         await trio.testing.wait_all_tasks_blocked()
         await second.send_multipart([b"", b"from second"])
@@ -431,7 +425,7 @@ async def test_relaxed_req_drops_a_stray_after_waiting_on_another_peer(
     req.req_relaxed = 1
     for router in routers:
         await req.connect(await router.bind(TCP))
-    await _until(lambda: sum(peer.engine is not None for peer in req._peers) == 2)
+    await wait_until(lambda: sum(peer.engine is not None for peer in req._peers) == 2)
 
     async def request_to(body: bytes) -> tuple[zmtrio.Socket, bytes]:
         """The router that got ``body`` and the REQ's routing id there."""
@@ -459,7 +453,7 @@ async def test_relaxed_req_drops_a_stray_after_waiting_on_another_peer(
         await second.send_multipart([second_id, b"", b"re: q2"])
     assert replies == [b"re: q2"]
     await first.send_multipart([first_id, b"", b"stray"])
-    await _until(lambda: len(first_peer.inp.queue) == 1)  # read although nobody receives
+    await wait_until(lambda: len(first_peer.inp.queue) == 1)  # read although nobody receives
     await req.send(b"q3")  # round robin: back to the first peer; drops the stray
     assert await request_to(b"q3") == (first, first_id)
     await first.send_multipart([first_id, b"", b"re: q3"])
@@ -475,7 +469,7 @@ async def test_no_descriptor_to_duplicate_leaves_the_reader_on_the_socket(
     endpoint = await rep.bind(TCP)
     client = ctx.socket(zmtrio.DEALER)
     await client.connect(endpoint)
-    await _until(lambda: rep.statistics().peers == 1)
+    await wait_until(lambda: rep.statistics().peers == 1)
     (engine,) = [peer.engine for peer in rep._peers if peer.engine is not None]
 
     def out_of_descriptors(self: stdlib_socket.socket) -> stdlib_socket.socket:

@@ -16,16 +16,10 @@ import trio.testing
 import zmq
 import zmtrio
 
-from tests.conftest import ZmqPeer
+from tests.conftest import ZmqPeer, wait_until
 from tests.hostile import _raw
 
 TCP = "tcp://127.0.0.1:*"
-
-
-async def _wait_until(predicate: Any) -> None:
-    """Poll a condition on the trio side (the surrounding test deadline bounds it)."""
-    while not predicate():
-        await trio.sleep(0.002)
 
 
 async def _req_rep(ctx: zmtrio.Context, name: str) -> tuple[zmtrio.Socket, zmtrio.Socket]:
@@ -130,7 +124,7 @@ async def test_rep_reply_to_a_vanished_peer_is_dropped(
     await gone.send_multipart([b"from gone"])
     assert await rep.recv() == b"from gone"
     gone.close()
-    await _wait_until(lambda: rep.statistics().peers == 0)
+    await wait_until(lambda: rep.statistics().peers == 0)
     await rep.send(b"nobody listens")  # never blocks, never raises
 
     stays = ZmqPeer(zctx, zmq.REQ)
@@ -158,7 +152,7 @@ async def test_req_takes_the_reply_only_from_its_peer(
     assert await first.recv_multipart() == [b"req", b"", b"question"]
     # A stray "reply" from the other peer arrives first: REQ drops it.
     await _routable(second.sock, b"req", [b"", b"stray"])
-    await _wait_until(lambda: req.statistics().queued_inbound == 1)
+    await wait_until(lambda: req.statistics().queued_inbound == 1)
     # So are replies without the empty delimiter, or with nothing after it.
     await first.send_multipart([b"req", b"no delimiter"])
     await first.send_multipart([b"req", b""])
@@ -310,7 +304,7 @@ async def test_rep_takes_one_request_from_each_peer_in_turn(
             dealer.sock.send_multipart([b"", b"d%d" % index, b"%d" % i])
         # Requests without an envelope are dropped.
         dealer.sock.send_multipart([b"no envelope"])
-    await _wait_until(lambda: rep.statistics().queued_inbound == 15)
+    await wait_until(lambda: rep.statistics().queued_inbound == 15)
     order = []
     for _ in range(12):
         name, number = await rep.recv_multipart()
@@ -436,7 +430,7 @@ async def test_router_mandatory(ctx: zmtrio.Context, zctx: zmq.Context[Any]) -> 
     assert await dealer.recv_multipart() == [b"reachable"]
     # A disconnected peer is unreachable again.
     dealer.close()
-    await _wait_until(lambda: router.statistics().peers == 0)
+    await wait_until(lambda: router.statistics().peers == 0)
     with pytest.raises(zmtrio.ZMQError) as info:
         await router.send_multipart([b"d", b"gone"])
     assert info.value.errno == zmtrio.EHOSTUNREACH
@@ -503,7 +497,7 @@ async def test_router_duplicate_identity(
         assert await trio.to_thread.run_sync(old.sock.poll, 100) == 0
     else:
         # The newcomer is ignored: its message is held unread, replies go to the old one.
-        await _wait_until(lambda: router.statistics().queued_inbound == 1)
+        await wait_until(lambda: router.statistics().queued_inbound == 1)
         assert await router.poll(zmtrio.POLLIN, timeout=0) == 0
         await old.send_multipart([b"old 2"])
         assert await router.recv_multipart() == [b"twin", b"old 2"]
@@ -512,7 +506,7 @@ async def test_router_duplicate_identity(
         assert await trio.to_thread.run_sync(new.sock.poll, 100) == 0
         # Once the newcomer leaves, what it sent is gone with it.
         new.close()
-        await _wait_until(lambda: router.statistics().queued_inbound == 0)
+        await wait_until(lambda: router.statistics().queued_inbound == 0)
 
 
 async def test_router_to_router_connect_side_keeps_its_id(

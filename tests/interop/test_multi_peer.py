@@ -3,7 +3,6 @@ and PAIR exclusivity (spec/ZMTP.md §7.3-7.4)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,22 +10,10 @@ import trio
 import zmq
 import zmtrio
 
-from tests.conftest import ZmqPeer
+from tests.conftest import ZmqPeer, recv_numbers, wait_until
 
 PEERS = 3
 PER_PEER = 100
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
-    with trio.fail_after(timeout):
-        while not predicate():
-            await trio.sleep(0.005)
-
-
-def recv_numbers(peer: ZmqPeer, count: int) -> list[int]:
-    """Receive ``count`` single-frame messages carrying big-endian numbers (in a thread)."""
-    return [int.from_bytes(peer.sock.recv(), "big") for _ in range(count)]
 
 
 def assert_round_robin(shares: list[list[int]], total: int) -> None:
@@ -39,6 +26,17 @@ def assert_round_robin(shares: list[list[int]], total: int) -> None:
     assert sorted(number for share in shares for number in share) == list(range(total))
 
 
+async def send_round_robin(push: zmtrio.Socket, pulls: list[ZmqPeer]) -> None:
+    """Send PER_PEER numbers per PULL and check each PULL got its round-robin share."""
+    total = PEERS * PER_PEER
+    for number in range(total):
+        await push.send(number.to_bytes(4, "big"))
+    shares: list[list[int]] = []
+    for pull in pulls:
+        shares.append(await trio.to_thread.run_sync(recv_numbers, pull, PER_PEER))
+    assert_round_robin(shares, total)
+
+
 async def test_bound_push_round_robins_over_three_pyzmq_pulls(
     ctx: zmtrio.Context, zctx: zmq.Context[Any]
 ) -> None:
@@ -48,15 +46,7 @@ async def test_bound_push_round_robins_over_three_pyzmq_pulls(
     for pull in pulls:
         pull.connect(endpoint)
     await wait_until(lambda: push.statistics().peers == PEERS)
-
-    total = PEERS * PER_PEER
-    for number in range(total):
-        await push.send(number.to_bytes(4, "big"))
-
-    shares: list[list[int]] = []
-    for pull in pulls:
-        shares.append(await trio.to_thread.run_sync(recv_numbers, pull, PER_PEER))
-    assert_round_robin(shares, total)
+    await send_round_robin(push, pulls)
     for pull in pulls:
         assert pull.sock.poll(50) == 0, "a PULL got more than its share"
 
@@ -70,15 +60,7 @@ async def test_connecting_push_round_robins_over_three_bound_pyzmq_pulls(
         await push.connect(pull.bind("tcp://127.0.0.1:*"))
     # IMMEDIATE is off: a connect endpoint counts as a peer before its connection is up.
     await wait_until(lambda: push.statistics().peers == PEERS)
-
-    total = PEERS * PER_PEER
-    for number in range(total):
-        await push.send(number.to_bytes(4, "big"))
-
-    shares: list[list[int]] = []
-    for pull in pulls:
-        shares.append(await trio.to_thread.run_sync(recv_numbers, pull, PER_PEER))
-    assert_round_robin(shares, total)
+    await send_round_robin(push, pulls)
 
 
 async def test_bound_pull_fair_queues_three_pyzmq_pushes(

@@ -177,7 +177,8 @@ async def _link(bound: End, connecting: End, endpoint: str) -> None:
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize(("publisher_type", "subscriber_type"), PAIRS, ids=PAIR_IDS)
-async def test_zmtrio_publisher_with_pyzmq_subscriber(
+@pytest.mark.parametrize("zmtrio_end", ["publisher", "subscriber"])
+async def test_zmtrio_with_pyzmq(
     ctx: zmtrio.Context,
     zctx: zmq.Context[Any],
     ipc_dir: str,
@@ -185,29 +186,17 @@ async def test_zmtrio_publisher_with_pyzmq_subscriber(
     direction: str,
     publisher_type: int,
     subscriber_type: int,
+    zmtrio_end: str,
 ) -> None:
-    publisher = End(ctx.socket(publisher_type), publisher_type)
-    subscriber = End(ZmqPeer(zctx, subscriber_type), subscriber_type)
-    publisher_binds = direction == "publisher-binds"
-    bound, connecting = (publisher, subscriber) if publisher_binds else (subscriber, publisher)
-    await _link(bound, connecting, endpoint_for(transport, ipc_dir))
-    await scenario(publisher, subscriber, publisher_binds=publisher_binds)
+    """zmtrio at one end (``zmtrio_end``), pyzmq at the other."""
 
+    def end(socket_type: int, is_zmtrio: bool) -> End:
+        return End(
+            ctx.socket(socket_type) if is_zmtrio else ZmqPeer(zctx, socket_type), socket_type
+        )
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
-@pytest.mark.parametrize("direction", DIRECTIONS)
-@pytest.mark.parametrize(("publisher_type", "subscriber_type"), PAIRS, ids=PAIR_IDS)
-async def test_pyzmq_publisher_with_zmtrio_subscriber(
-    ctx: zmtrio.Context,
-    zctx: zmq.Context[Any],
-    ipc_dir: str,
-    transport: str,
-    direction: str,
-    publisher_type: int,
-    subscriber_type: int,
-) -> None:
-    publisher = End(ZmqPeer(zctx, publisher_type), publisher_type)
-    subscriber = End(ctx.socket(subscriber_type), subscriber_type)
+    publisher = end(publisher_type, zmtrio_end == "publisher")
+    subscriber = end(subscriber_type, zmtrio_end == "subscriber")
     publisher_binds = direction == "publisher-binds"
     bound, connecting = (publisher, subscriber) if publisher_binds else (subscriber, publisher)
     await _link(bound, connecting, endpoint_for(transport, ipc_dir))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ import zmq
 import zmtrio
 from zmtrio import EventType
 
-from tests.conftest import ZmqPeer, bind_when_free, next_event
+from tests.conftest import ZmqPeer, bind_when_free, next_event, recv_numbers, wait_until
 
 #: Reconnect quickly so that every test stays well under a second.
 RECONNECT_IVL = 10
@@ -40,16 +40,6 @@ async def events_within(events: AsyncIterator[zmtrio.Event], seconds: float) -> 
         async for event in events:
             seen.append(event.event)
     return seen
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not predicate():
-            await trio.sleep(0.005)
-
-
-def recv_numbers(peer: ZmqPeer, count: int) -> list[int]:
-    return [int.from_bytes(peer.sock.recv(), "big") for _ in range(count)]
 
 
 async def send_numbers(sock: zmtrio.Socket, numbers: range) -> None:
