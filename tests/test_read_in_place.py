@@ -103,12 +103,16 @@ async def _answer_in_place(req: zmtrio.Socket, rep: ZmqPeer, expected: bytes) ->
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("req_binds", [False, True], ids=["req-connects", "req-binds"])
 async def test_req_reads_its_reply_in_place(
-    ctx: zmtrio.Context, zctx: zmq.Context[Any], ipc_dir: str, transport: str
+    ctx: zmtrio.Context, zctx: zmq.Context[Any], ipc_dir: str, transport: str, req_binds: bool
 ) -> None:
     rep = ZmqPeer(zctx, zmq.REP)
     req = ctx.socket(zmtrio.REQ)
-    await req.connect(rep.bind(endpoint_for(transport, ipc_dir)))
+    if req_binds:
+        rep.connect(await req.bind(endpoint_for(transport, ipc_dir)))
+    else:
+        await req.connect(rep.bind(endpoint_for(transport, ipc_dir)))
     requests = [b"q%d" % n for n in range(5)]
     replies: list[bytes] = []
     async with trio.open_nursery() as nursery:
@@ -123,16 +127,25 @@ async def test_req_reads_its_reply_in_place(
 
 
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("rep_binds", [True, False], ids=["rep-binds", "rep-connects"])
 async def test_rep_reading_in_place_hears_a_second_client(
-    ctx: zmtrio.Context, zctx: zmq.Context[Any], ipc_dir: str, transport: str
+    ctx: zmtrio.Context, zctx: zmq.Context[Any], ipc_dir: str, transport: str, rep_binds: bool
 ) -> None:
     rep = ctx.socket(zmtrio.REP)
-    endpoint = await rep.bind(endpoint_for(transport, ipc_dir))
-    first = ZmqPeer(zctx, zmq.REQ)
-    first.connect(endpoint)
+    endpoint = await rep.bind(endpoint_for(transport, ipc_dir)) if rep_binds else ""
+
+    async def new_client(name: str) -> ZmqPeer:
+        client = ZmqPeer(zctx, zmq.REQ)
+        if rep_binds:
+            client.connect(endpoint)
+        else:
+            await rep.connect(client.bind(endpoint_for(transport, ipc_dir, name)))
+        return client
+
+    first = await new_client("first")
     async with _serving_in_place(rep, partial(_zmq_round_trip, first)) as served:
         # A request from another connection must interrupt the wait on the first.
-        await _new_client_round_trip(zctx, endpoint, b"from b")
+        await _zmq_round_trip(await new_client("second"), b"from b")
         # The first client is still served.
         await _zmq_round_trip(first, b"q2")
     assert served == [b"q0", b"q1", b"from b", b"q2"]

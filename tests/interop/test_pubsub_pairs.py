@@ -203,6 +203,54 @@ async def test_zmtrio_with_pyzmq(
     await scenario(publisher, subscriber, publisher_binds=publisher_binds)
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("zmtrio_end", ["publisher", "subscriber"])
+async def test_subscription_to_everything_with_pyzmq(
+    ctx: zmtrio.Context,
+    zctx: zmq.Context[Any],
+    ipc_dir: str,
+    transport: str,
+    direction: str,
+    zmtrio_end: str,
+) -> None:
+    """PUB whose only topic is the empty one and SUB holding it skip per-message matching
+    (batches in and out): every message still arrives, in order, as with libzmq."""
+    zmtrio_publishes = zmtrio_end == "publisher"
+    publisher = End(
+        ctx.socket(zmtrio.PUB) if zmtrio_publishes else ZmqPeer(zctx, zmtrio.PUB), zmtrio.PUB
+    )
+    subscriber = End(
+        ZmqPeer(zctx, zmtrio.SUB) if zmtrio_publishes else ctx.socket(zmtrio.SUB), zmtrio.SUB
+    )
+    for end in (publisher, subscriber):
+        if isinstance(end.sock, ZmqPeer):
+            end.sock.sock.sndhwm = end.sock.sock.rcvhwm = 0
+        else:
+            end.sock.sndhwm = end.sock.rcvhwm = 0
+    publisher_binds = direction == "publisher-binds"
+    bound, connecting = (publisher, subscriber) if publisher_binds else (subscriber, publisher)
+    await _link(bound, connecting, endpoint_for(transport, ipc_dir))
+    await subscriber.subscribe(b"")
+    await synchronise(publisher, subscriber, [b"probe"])
+
+    messages = [[b"%d" % n, b"part"] for n in range(500)] + [[b""], [b"\xff"]]
+    if isinstance(publisher.sock, ZmqPeer):
+        for message in messages:
+            await publisher.send(message)
+    else:
+        await publisher.sock.send_batch(messages)
+    await publisher.send([b"end"])
+    if isinstance(subscriber.sock, ZmqPeer):
+        assert await collect_until(subscriber, [b"end"]) == messages
+    else:
+        received: list[list[bytes]] = []
+        with trio.fail_after(STEP):
+            while [b"end"] not in received:
+                received += await subscriber.sock.recv_batch(64)
+        assert received == [*messages, [b"end"]]
+
+
 @pytest.mark.parametrize("direction", [*DIRECTIONS, "subscriber-connects-first"])
 @pytest.mark.parametrize(("publisher_type", "subscriber_type"), PAIRS, ids=PAIR_IDS)
 async def test_zmtrio_with_itself_over_inproc(
