@@ -81,10 +81,12 @@ class Connection:
         socket_type: int,
         routing_id: bytes = b"",
         max_msg_size: int = -1,
+        memory_ceiling: int | None = None,
     ) -> None:
         """``socket_type`` is our own libzmq type number (0..10); ``routing_id`` goes in the
         READY ``Identity`` property for REQ, DEALER and ROUTER; frames larger than
-        ``max_msg_size`` bytes (when >= 0) are a protocol error."""
+        ``max_msg_size`` bytes (when >= 0), or than ``memory_ceiling`` bytes (what the
+        process could ever hold), are a protocol error as soon as their header arrives."""
     def feed(self, data: bytes, inbound: Pipe) -> list[tuple[Any, ...]] | None:
         """Consume bytes from the peer. Every complete message is pushed onto ``inbound``
         (ignoring its high-water mark). Returns the events, if any, as ``(EV_READY,)`` or

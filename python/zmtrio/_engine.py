@@ -39,6 +39,7 @@ import trio
 
 from . import _core
 from ._constants import EventType
+from ._limits import MEMORY_CEILING
 from ._options import SocketOption
 from ._peer import Peer, ignore_subscription
 from ._transport._socket_io import SocketIO
@@ -117,6 +118,7 @@ class Engine:
             int(socket.type),
             options[SocketOption.ROUTING_ID],
             options[SocketOption.MAXMSGSIZE],
+            MEMORY_CEILING,
         )
         self._writer_wake = Wakeup()
         self._reader_wake = Wakeup()

@@ -133,6 +133,20 @@ impl Connection {
         }
     }
 
+    /// Also refuses frames above `ceiling` bytes, whatever `max_msg_size` says: pass what the
+    /// process could ever hold (the machine's memory), so a header announcing more closes
+    /// the connection at once instead of leaving it waiting for a body that cannot come.
+    pub fn with_memory_ceiling(mut self, ceiling: u64) -> Self {
+        self.deframer = mem::take(&mut self.deframer).with_ceiling(ceiling);
+        self
+    }
+
+    /// The memory held for a frame that has not fully arrived: bounded by the bytes that
+    /// did arrive plus a fixed reserve, whatever the frame's header claims.
+    pub fn buffered_capacity(&self) -> usize {
+        self.greeting.capacity() + self.deframer.buffered_capacity()
+    }
+
     /// Consumes bytes from the peer, reporting data frames and events to `sink`.
     ///
     /// Call whenever bytes arrive, then write any output. On error the connection is closed;

@@ -124,16 +124,25 @@ struct PyConnection {
 #[pymethods]
 impl PyConnection {
     #[new]
-    #[pyo3(signature = (socket_type, routing_id = &[][..], max_msg_size = -1))]
-    fn new(socket_type: i64, routing_id: &[u8], max_msg_size: i64) -> PyResult<Self> {
+    #[pyo3(signature = (socket_type, routing_id = &[][..], max_msg_size = -1, memory_ceiling = None))]
+    fn new(
+        socket_type: i64,
+        routing_id: &[u8],
+        max_msg_size: i64,
+        memory_ceiling: Option<u64>,
+    ) -> PyResult<Self> {
         let socket_type = u8::try_from(socket_type)
             .ok()
             .and_then(SocketType::from_number)
             .ok_or_else(|| PyValueError::new_err(format!("unknown socket type {socket_type}")))?;
         // Any negative size means "no limit", as libzmq's ZMQ_MAXMSGSIZE = -1.
         let max_msg_size = u64::try_from(max_msg_size).ok();
+        let mut inner = Connection::new(socket_type, routing_id, max_msg_size);
+        if let Some(ceiling) = memory_ceiling {
+            inner = inner.with_memory_ceiling(ceiling);
+        }
         Ok(PyConnection {
-            inner: Connection::new(socket_type, routing_id, max_msg_size),
+            inner,
             partial: Vec::new(),
         })
     }

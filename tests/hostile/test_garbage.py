@@ -17,6 +17,7 @@ import zmq
 import zmtrio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from zmtrio._limits import MEMORY_CEILING
 
 from tests.conftest import ZmqPeer
 from tests.hostile import _raw
@@ -260,14 +261,15 @@ async def test_frame_above_maxmsgsize(ctx: zmtrio.Context, zctx: zmq.Context[Any
 
 @linux_only
 async def test_huge_frame_header_then_stall(ctx: zmtrio.Context, zctx: zmq.Context[Any]) -> None:
-    """A peer announcing a 2**62-byte frame and then trickling: nothing is allocated up
-    front, and the socket and its other peer go on as if nothing happened."""
+    """A peer announcing a frame as large as the machine's memory (the largest it could ever
+    hold) and then trickling: nothing is allocated up front, and the socket and its other
+    peer go on as if nothing happened."""
     async with rig(ctx, zctx) as r:
         before = _rss_mib()
         stream, mark, _ = await r.open_raw()
         await send_quietly(stream, _raw.greeting() + _raw.ready(b"PUSH"))
         await r.log.wait_kind(EventType.HANDSHAKE_SUCCEEDED, since=mark, timeout=BOUND)
-        await send_quietly(stream, _raw.long_header(2**62) + b"a" * 100_000)
+        await send_quietly(stream, _raw.long_header(MEMORY_CEILING) + b"a" * 100_000)
         await r.good_round()
         await send_quietly(stream, b"b" * 3_000_000)
         await r.good_round()
@@ -295,11 +297,14 @@ async def test_huge_frame_header_above_maxmsgsize(
         await r.good_round()
 
 
-@pytest.mark.parametrize("size", [2**63, 2**64 - 1])
-async def test_frame_size_beyond_63_bits(
+@pytest.mark.parametrize("size", [MEMORY_CEILING + 1, 2**63 - 1, 2**63, 2**64 - 1])
+async def test_frame_size_that_could_never_be_held(
     ctx: zmtrio.Context, zctx: zmq.Context[Any], size: int
 ) -> None:
-    """RFC 37: a long frame's size fits 63 bits; more is garbage, whatever MAXMSGSIZE."""
+    """RFC 37: a long frame's size fits 63 bits; more is garbage, whatever MAXMSGSIZE. With
+    MAXMSGSIZE unset, a size beyond the machine's memory could never be held either: the
+    peer is dropped at once, as libzmq drops it when the allocation fails, instead of being
+    waited on forever."""
     async with rig(ctx, zctx) as r:
         stream, mark, fd = await r.open_raw()
         await send_quietly(stream, _raw.greeting() + _raw.ready(b"PUSH"))

@@ -26,6 +26,10 @@ const LONG_HEADER_LEN: usize = 9;
 /// The largest body a short frame can carry.
 const MAX_SHORT_BODY: usize = u8::MAX as usize;
 
+/// The largest body a frame can have when no other limit is set: no allocation in Rust can
+/// exceed `isize::MAX` bytes, so a frame announcing more could never be held.
+pub const MAX_HOLDABLE: u64 = isize::MAX as u64;
+
 /// How far ahead of the bytes that actually arrived the deframer may reserve memory for a
 /// frame whose size the peer announced: a peer lying about a huge size must not make us
 /// allocate it. Also the buffer capacity kept around after a large frame was delivered.
@@ -144,8 +148,8 @@ fn header_len(flags: u8) -> usize {
 }
 
 /// Decodes the header at the start of `buf` (`Ok(None)` when it is not all there), checking
-/// the announced size against the 63-bit limit and `max_size`.
-fn decode_header(buf: &[u8], max_size: Option<u64>) -> Result<Option<Decoded>, Error> {
+/// the announced size against the 63-bit limit and `limit`.
+fn decode_header(buf: &[u8], limit: u64) -> Result<Option<Decoded>, Error> {
     let Some(&flags) = buf.first() else {
         return Ok(None);
     };
@@ -163,17 +167,13 @@ fn decode_header(buf: &[u8], max_size: Option<u64>) -> Result<Option<Decoded>, E
             size
         }
     };
-    if let Some(limit) = max_size.filter(|&limit| size > limit) {
+    // Refused as soon as the header is in: waiting for a body that can never be held would
+    // leave the connection open forever (libzmq fails to allocate it and drops the peer).
+    if size > limit {
         return Err(InvalidFrame::TooLarge { size, limit }.into());
     }
-    // Only matters where usize is narrower than 63 bits: such a frame could never be held.
-    let body_len = usize::try_from(size)
-        .ok()
-        .filter(|len| len.checked_add(header_len).is_some())
-        .ok_or(InvalidFrame::TooLarge {
-            size,
-            limit: usize::MAX as u64 - header_len as u64,
-        })?;
+    // `limit` is at most `isize::MAX`, so the header fits too.
+    let body_len = usize::try_from(size).expect("size <= isize::MAX");
     Ok(Some(Decoded {
         flags,
         header_len,
@@ -182,21 +182,47 @@ fn decode_header(buf: &[u8], max_size: Option<u64>) -> Result<Option<Decoded>, E
 }
 
 /// Splits a byte stream into frames, buffering only an incomplete trailing frame.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Deframer {
     /// The start of a frame that has not fully arrived yet (empty between frames).
     partial: Vec<u8>,
-    /// Frames with a larger body are an error (`None`: no limit).
-    max_size: Option<u64>,
+    /// Frames with a larger body are an error.
+    limit: u64,
+}
+
+impl Default for Deframer {
+    fn default() -> Self {
+        Deframer::new(None)
+    }
 }
 
 impl Deframer {
-    /// A deframer refusing frames whose body exceeds `max_size` bytes (`None`: no limit).
+    /// A deframer refusing frames whose body exceeds `max_size` bytes (`None`: libzmq's
+    /// `MAXMSGSIZE = -1`), and always those above [`MAX_HOLDABLE`].
     pub fn new(max_size: Option<u64>) -> Deframer {
         Deframer {
             partial: Vec::new(),
-            max_size,
+            limit: max_size.map_or(MAX_HOLDABLE, |max| max.min(MAX_HOLDABLE)),
         }
+    }
+
+    /// Also refuses frames above `ceiling` bytes: what the process could ever hold (the
+    /// machine's memory, say), which only the caller knows. A header announcing more is
+    /// refused at once instead of waiting for a body that could never be held.
+    pub fn with_ceiling(mut self, ceiling: u64) -> Deframer {
+        self.limit = self.limit.min(ceiling);
+        self
+    }
+
+    /// The largest frame body this deframer accepts.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The memory the deframer holds for a partial frame (bounded by what arrived plus a
+    /// fixed reserve, whatever a header claims).
+    pub fn buffered_capacity(&self) -> usize {
+        self.partial.capacity()
     }
 
     /// Decodes every whole frame in the buffered bytes plus `data`, calling `on_frame` for
@@ -235,7 +261,7 @@ impl Deframer {
         }
         // The fast path: frames that arrived whole are handed out without any copy.
         while !data.is_empty() {
-            match decode_header(data, self.max_size)? {
+            match decode_header(data, self.limit)? {
                 Some(header) if header.total() <= data.len() => {
                     let body = &data[header.header_len..header.total()];
                     data = &data[header.total()..];
@@ -268,13 +294,13 @@ impl Deframer {
         let take = needed.min(data.len());
         self.partial.extend_from_slice(&data[..take]);
         *data = &data[take..];
-        decode_header(&self.partial, self.max_size)
+        decode_header(&self.partial, self.limit)
     }
 
     /// How many more bytes would complete the frame being buffered; 0 between frames or while
     /// its header is incomplete.
     pub fn bytes_wanted(&self) -> usize {
-        match decode_header(&self.partial, self.max_size) {
+        match decode_header(&self.partial, self.limit) {
             Ok(Some(header)) => header.total() - self.partial.len(),
             _ => 0,
         }
@@ -324,7 +350,7 @@ mod tests {
     #[test]
     fn decodes_lenient_forms() {
         // LONG with a small size, reserved bits set, MORE on a command.
-        let mut d = Deframer::new(None);
+        let mut d = Deframer::default();
         let frames = deframe(
             &mut d,
             &[&[0x02, 0, 0, 0, 0, 0, 0, 0, 1, b'x', 0xf8, 0x00, 0x05, 0x00]],
@@ -342,9 +368,9 @@ mod tests {
         encode(MORE, &[], &mut stream);
         encode(0, &[&[7; 300]], &mut stream);
         encode(COMMAND, &[b"\x04PING", b"\x00\x00"], &mut stream);
-        let whole = deframe(&mut Deframer::new(None), &[&stream]).unwrap();
+        let whole = deframe(&mut Deframer::default(), &[&stream]).unwrap();
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-        let mut d = Deframer::new(None);
+        let mut d = Deframer::default();
         assert_eq!(deframe(&mut d, &bytes).unwrap(), whole);
         assert_eq!(whole.len(), 3);
         assert_eq!(d.bytes_wanted(), 0);
@@ -352,7 +378,7 @@ mod tests {
 
     #[test]
     fn bytes_wanted_counts_the_rest_of_the_frame() {
-        let mut d = Deframer::new(None);
+        let mut d = Deframer::default();
         deframe(&mut d, &[&[0x02, 0, 0, 0]]).unwrap();
         assert_eq!(d.bytes_wanted(), 0, "size not known yet");
         deframe(&mut d, &[&[0, 0, 0, 0x01, 0x2c, 1, 2]]).unwrap();
@@ -366,7 +392,7 @@ mod tests {
             deframe(&mut d, &[&[0x00, 0x04]]),
             Err(InvalidFrame::TooLarge { size: 4, limit: 3 }.into())
         );
-        let mut d = Deframer::new(None);
+        let mut d = Deframer::default();
         assert_eq!(
             deframe(&mut d, &[&[0x02, 0x80], &[0, 0, 0, 0, 0, 0, 0]]),
             Err(InvalidFrame::SizeOverflow(0x8000_0000_0000_0000).into())
@@ -375,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_lying_size_reserves_only_a_bounded_amount() {
-        let mut d = Deframer::new(None);
+        let mut d = Deframer::default();
         let mut header = vec![0x02];
         header.extend_from_slice(&(i64::MAX as u64).to_be_bytes());
         deframe(&mut d, &[&header, &[0; 100]]).unwrap();
@@ -384,8 +410,46 @@ mod tests {
     }
 
     #[test]
+    fn a_size_above_the_ceiling_is_refused_at_once() {
+        let claim: u64 = (8 << 60) - 1; // just under 8 EiB: the largest 63-bit size
+        let mut header = vec![0x02];
+        header.extend_from_slice(&claim.to_be_bytes());
+        for mut d in [
+            Deframer::new(None).with_ceiling(1 << 30),
+            Deframer::new(Some(1 << 40)).with_ceiling(1 << 30),
+        ] {
+            assert_eq!(d.limit(), 1 << 30);
+            assert_eq!(
+                deframe(&mut d, &[&header[..5], &header[5..]]),
+                Err(InvalidFrame::TooLarge {
+                    size: claim,
+                    limit: 1 << 30
+                }
+                .into())
+            );
+        }
+        // A smaller MAXMSGSIZE stays the limit.
+        assert_eq!(Deframer::new(Some(10)).with_ceiling(1 << 30).limit(), 10);
+        assert_eq!(Deframer::new(None).limit(), MAX_HOLDABLE);
+    }
+
+    #[test]
+    fn memory_follows_what_arrived_not_what_was_claimed() {
+        let mut d = Deframer::new(None).with_ceiling(1 << 40);
+        let mut header = vec![0x02];
+        header.extend_from_slice(&(1u64 << 39).to_be_bytes());
+        deframe(&mut d, &[&header]).unwrap();
+        let mut arrived = header.len();
+        for _ in 0..50 {
+            deframe(&mut d, &[&[0; 4096]]).unwrap();
+            arrived += 4096;
+            assert!(d.buffered_capacity() <= 2 * (arrived + MAX_RESERVE_AHEAD));
+        }
+    }
+
+    #[test]
     fn break_drops_the_rest() {
-        let mut d = Deframer::new(None);
+        let mut d = Deframer::default();
         let mut seen = 0;
         d.feed(&[0, 0, 0, 0, 0, 1], |_: Frame<'_>| -> Result<_, Error> {
             seen += 1;
