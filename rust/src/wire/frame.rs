@@ -33,7 +33,7 @@ pub const MAX_HOLDABLE: u64 = isize::MAX as u64;
 /// How far ahead of the bytes that actually arrived the deframer may reserve memory for a
 /// frame whose size the peer announced: a peer lying about a huge size must not make us
 /// allocate it. Also the buffer capacity kept around after a large frame was delivered.
-const MAX_RESERVE_AHEAD: usize = 1 << 20;
+pub const MAX_RESERVE_AHEAD: usize = 1 << 20;
 
 /// A decoded frame, borrowing its body from the input or the deframer's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
