@@ -28,7 +28,8 @@ pub enum Command<'a> {
     },
     /// `PONG`: the answer to a PING.
     Pong {
-        /// The PING's context.
+        /// The PING's context, at most 16 bytes (longer contexts are cut when decoding, as
+        /// for PING, so a decoded PONG encodes back to the same bytes).
         context: &'a [u8],
     },
     /// `SUBSCRIBE`: a ZMTP 3.1 subscriber wants messages starting with `topic`.
@@ -81,7 +82,9 @@ impl<'a> Command<'a> {
                     context: cut_context(context),
                 }
             }
-            b"PONG" => Command::Pong { context: data },
+            b"PONG" => Command::Pong {
+                context: cut_context(data),
+            },
             b"SUBSCRIBE" => Command::Subscribe { topic: data },
             b"CANCEL" => Command::Cancel { topic: data },
             _ => Command::Unknown { name, data },
