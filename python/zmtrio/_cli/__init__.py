@@ -7,6 +7,11 @@ import sys
 
 import trio
 
+from ._reliability import (
+    RELIABILITY_WORKLOADS,
+    add_reliability_options,
+    run_reliability_workload,
+)
 from ._roles import add_role_commands, run_proxy, run_role
 
 __all__ = ["main"]
@@ -35,10 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--workload",
-        choices=["throughput", "latency", "reqrep", "pubsub"],
+        choices=["throughput", "latency", "reqrep", "pubsub", *RELIABILITY_WORKLOADS],
         default="throughput",
-        help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB fan-out",
+        help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB fan-out; "
+        "connections (--count peers on one ROUTER) or soak (--duration s of churn)",
     )
+    add_reliability_options(bench)
     bench.add_argument(
         "--subscribers", type=_positive, default=10, help="SUB peers for pubsub (10)"
     )
@@ -79,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
             trio.run(run_role, args)
         except KeyboardInterrupt:
             pass
+    elif args.workload in RELIABILITY_WORKLOADS:
+        run_reliability_workload(args)
     else:
         from ._bench import bench
 
