@@ -7,6 +7,7 @@ import sys
 
 import trio
 
+from ._monitor import add_monitor_command, run_monitor
 from ._reliability import (
     RELIABILITY_WORKLOADS,
     add_reliability_options,
@@ -73,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         help="progress bar on stderr (auto: when it is a terminal)",
     )
     add_role_commands(commands)
+    add_monitor_command(commands)
     return parser
 
 
@@ -81,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "proxy":
         trio.run(run_proxy, args)
+    elif args.command == "monitor":
+        try:
+            trio.run(run_monitor, args)
+        except KeyboardInterrupt:
+            pass
     elif args.command != "bench":
         try:
             trio.run(run_role, args)
