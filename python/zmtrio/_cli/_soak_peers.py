@@ -46,7 +46,7 @@ def _orphaned() -> bool:
     return os.getppid() != _PARENT
 
 
-def _push(sock: zmq.Socket[bytes], name: bytes) -> tuple[int, int, int]:
+def _stream(sock: zmq.Socket[bytes], name: bytes) -> tuple[int, int, int]:
     sent = 0
     while not _stopping and not _orphaned():
         for _ in range(BURST):
@@ -109,23 +109,13 @@ def _router_server(sock: zmq.Socket[bytes], name: bytes) -> tuple[int, int, int]
     return 0, answered, 0
 
 
-def _pub_server(sock: zmq.Socket[bytes], name: bytes) -> tuple[int, int, int]:
-    sent = 0
-    while not _stopping and not _orphaned():
-        for _ in range(BURST):
-            sock.send_multipart([name, str(sent).encode()])
-            sent += 1
-        time.sleep(PAUSE)
-    return sent, 0, 0
-
-
 _ROLES = {
-    "push": (zmq.PUSH, False, _push),
+    "push": (zmq.PUSH, False, _stream),
     "dealer": (zmq.DEALER, False, _dealer),
     "req": (zmq.REQ, False, _req),
     "sub": (zmq.SUB, False, _sub),
     "router-server": (zmq.ROUTER, True, _router_server),
-    "pub-server": (zmq.PUB, True, _pub_server),
+    "pub-server": (zmq.PUB, True, _stream),
 }
 
 
