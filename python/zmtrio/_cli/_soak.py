@@ -45,8 +45,9 @@ SERVER_LIFE = (5.0, 20.0)
 CRASH_SHARE = 1 / 3
 #: The peers' script: run by path, it imports only pyzmq.
 _PEERS = str(Path(__file__).with_name("_soak_peers.py"))
-#: How long a gracefully stopping peer may take to report, and its messages to arrive.
-SETTLE = 20.0
+#: How long a peer may take to start, or to report once stopping, and its messages to
+#: arrive: generous, as a loaded machine can take many seconds to start a Python process.
+SETTLE = 60.0
 
 
 @dataclass
@@ -61,6 +62,8 @@ class SoakTally:
     graceful: int = 0
     reconnects: int = 0
     server_restarts: int = 0
+    #: Peer processes that never came up (a starved machine), killed and replaced.
+    no_shows: int = 0
     #: pyzmq PUB incarnations zmtrio's SUB received from (it resubscribed to each).
     pub_incarnations_heard: set[bytes] = field(default_factory=set)
     pub_incarnations: int = 0
@@ -149,8 +152,12 @@ async def _peer_life(
     lines = _Lines(process.stdout)
     tally.joins += 1
     try:
-        with trio.fail_after(SETTLE):
-            await lines.line()  # "up"
+        try:
+            with trio.fail_after(SETTLE):
+                await lines.line()  # "up"
+        except (EOFError, trio.TooSlowError):
+            tally.no_shows += 1  # the process never came up: not a zmtrio matter
+            return
         with trio.move_on_after(rng.uniform(*PEER_LIFE)):
             await stopping.wait()
         if rng.random() < CRASH_SHARE and not stopping.is_set():
@@ -362,6 +369,7 @@ async def soak(duration: float, out: TextIO, interval: float = 60.0, seed: int =
     heard = len(tally.pub_incarnations_heard)
     out.write(
         f"graceful leaves {tally.graceful}, server restarts {tally.server_restarts}, "
+        f"peers that never came up {tally.no_shows}, "
         f"SUB heard {heard} of {tally.pub_incarnations} PUB incarnations; "
         + ("lost 0, disorder 0\n" if tally.lost == tally.disorder == 0 else "FAILED:\n")
     )
