@@ -1,4 +1,4 @@
-"""REQ and REP read their connection in place (``Engine.read_for_receiver``): a task in
+"""REQ and REP read their connection in place (``InPlaceReader.read_for_receiver``): a task in
 ``recv`` waiting for one connection decodes what arrives itself instead of waiting for the
 connection's reader task, whenever that reader is not on the socket (it stays off it after
 delivering to a task that asked, until that task's ``recv`` returns).
@@ -26,6 +26,7 @@ import trio.testing
 import zmq
 import zmtrio
 from zmtrio import EventType
+from zmtrio._read_in_place import Holder
 
 from tests.conftest import ZmqPeer, endpoint_for, wait_until
 from tests.hostile import _raw
@@ -34,15 +35,13 @@ TCP = "tcp://127.0.0.1:*"
 
 
 def _reading_in_place(sock: zmtrio.Socket) -> bool:
-    return sock._direct_reader is not None
+    return sock._reading is not None
 
 
 def _readers_watch(sock: zmtrio.Socket) -> bool:
     """Whether every connection of ``sock`` is watched by its reader task."""
-    engines = [peer.engine for peer in sock._peers if peer.engine is not None]
-    return bool(engines) and all(
-        engine._reader_on_socket and not engine._lent for engine in engines
-    )
+    leases = list(sock._leases.values())
+    return bool(leases) and all(lease.holder is Holder.READER for lease in leases)
 
 
 async def _rep_server(rep: zmtrio.Socket, served: list[bytes]) -> None:
@@ -438,7 +437,7 @@ async def test_relaxed_req_drops_a_stray_after_waiting_on_another_peer(
     req.req_relaxed = 1
     for router in routers:
         await req.connect(await router.bind(TCP))
-    await wait_until(lambda: sum(peer.engine is not None for peer in req._peers) == 2)
+    await wait_until(lambda: sum(peer in req._leases for peer in req._peers) == 2)
 
     async def request_to(body: bytes) -> tuple[zmtrio.Socket, bytes]:
         """The router that got ``body`` and the REQ's routing id there."""
@@ -483,7 +482,7 @@ async def test_no_descriptor_to_duplicate_leaves_the_reader_on_the_socket(
     client = ctx.socket(zmtrio.DEALER)
     await client.connect(endpoint)
     await wait_until(lambda: rep.statistics().peers == 1)
-    (engine,) = [peer.engine for peer in rep._peers if peer.engine is not None]
+    (reading,) = [rep._leases[peer] for peer in rep._peers if peer in rep._leases]
 
     def out_of_descriptors(self: stdlib_socket.socket) -> stdlib_socket.socket:
         raise OSError(errno.EMFILE, "Too many open files")
@@ -497,7 +496,7 @@ async def test_no_descriptor_to_duplicate_leaves_the_reader_on_the_socket(
         # the recv goes on, now with the reader held for it, and cannot duplicate.
         await client.send_multipart([b"no envelope"])
         await trio.testing.wait_all_tasks_blocked()
-        assert engine._reader_on_socket
+        assert reading.holder is Holder.READER
         await client.send_multipart([b"", b"request"])
     assert received == [b"request"]
     # And later receives too, each through the reader.
@@ -508,4 +507,4 @@ async def test_no_descriptor_to_duplicate_leaves_the_reader_on_the_socket(
         assert await rep.recv() == b"no envelope %d" % n
         await rep.send(b"ok")
         assert await client.recv_multipart() == [b"", b"ok"]
-    assert engine._direct_sock is None
+    assert reading.direct_sock is None

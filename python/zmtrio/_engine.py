@@ -5,35 +5,22 @@ Lifecycle of one tcp/ipc connection:
 1. the transport opens or accepts a socket and hands it to :meth:`Engine.run`;
 2. handshake: our greeting goes out at once, then bytes are fed until the peer is READY
    (bounded by ``HANDSHAKE_IVL``);
-3. the peer's pipes are attached to the socket's routing (``Socket._connection_ready``);
+3. the peer's pipes are attached to the socket's routing (``HostSocket.connection_ready``);
 4. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
    inbound pipe; the writer drains the outbound pipe into one buffer per wake;
-   request/reply sockets may borrow the reading (see "Reading in place" below);
+   request/reply sockets may borrow the reading (``_read_in_place``);
 5. on EOF, a network error or a protocol error both tasks stop and ``run`` reports whether
    the connection may be retried (libzmq retries disconnects, never protocol errors).
 
-Reading in place (REQ and REP, whose receive waits on one connection at a time): handing
-each message from the reader task to the task in ``recv`` costs a second trip through trio's
-scheduler, which measured as most of a round trip's cost between two processes. So a task
-in ``recv`` that waits for this connection only reads it itself (``read_for_receiver``)
-whenever the reader task is not waiting on the socket: it waits for the socket to be
-readable and decodes what arrives exactly as the reader would, then hands the connection
-back. The reader stays off the socket while a receiving task reads, and after delivering a
-message to a task that asked to read (``_lend_wanted``) it waits until that task's ``recv``
-returns, so a receiver that calls ``recv`` again without yielding reads in place; at any
-other time the reader reads, so commands (PING), disconnects and messages nobody waits for
-are seen as they arrive. The receiving task waits on a duplicate of the socket's file
-descriptor (made on first use), so it can be interrupted (another peer's message, the socket
-closing) without touching the writer's waits on the original.
+The engine sees its socket only through :class:`~._seam.HostSocket`.
 """
 
 from __future__ import annotations
 
 import errno
 import math
-import socket as stdlib_socket
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import Any, Final, final
 
 import trio
 
@@ -42,11 +29,10 @@ from ._constants import EventType
 from ._limits import MEMORY_CEILING
 from ._options import SocketOption
 from ._peer import Peer, ignore_subscription
+from ._read_in_place import Holder, InPlaceReader
+from ._seam import HostSocket
 from ._transport._socket_io import SocketIO
 from ._wakeup import Wakeup
-
-if TYPE_CHECKING:
-    from ._socket import Socket
 
 __all__ = ["Engine"]
 
@@ -84,36 +70,30 @@ class Engine:
 
     __slots__ = (
         "_conn",
-        "_direct_sock",
         "_endpoint",
         "_failure",
         "_fd",
         "_heartbeat_running",
         "_io",
         "_last_rx",
-        "_lend_back",
-        "_lend_held",
-        "_lend_wanted",
-        "_lending_closed",
-        "_lent",
         "_nursery",
         "_peer_ttl",
-        "_reader_on_socket",
         "_reader_wake",
+        "_reading",
         "_socket",
         "_unsent",
         "_writer_wake",
         "peer",
     )
 
-    def __init__(self, socket: Socket, io: SocketIO, endpoint: str, peer: Peer) -> None:
+    def __init__(self, socket: HostSocket, io: SocketIO, endpoint: str, peer: Peer) -> None:
         self._socket = socket
         self._io = io
         self._fd = io.fd
         self._endpoint = endpoint
         #: The peer whose messages this engine carries.
         self.peer = peer
-        options = socket._options
+        options = socket.options
         self._conn = _core.Connection(
             int(socket.type),
             options[SocketOption.ROUTING_ID],
@@ -129,30 +109,14 @@ class Engine:
         self._heartbeat_running = False
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
-        # Reading in place (see the module docs).
-        #: A duplicate of the socket for a receiving task to wait on (made on first use).
-        self._direct_sock: stdlib_socket.socket | None = None
-        #: Whether a receiving task is reading the connection now.
-        self._lent = False
-        #: Whether the reader task is waiting on the socket now (nobody else may read).
-        self._reader_on_socket = False
-        #: A receiving task found the reader on the socket and parked: it wants to read
-        #: in place next time.
-        self._lend_wanted = False
-        #: The reader delivered to such a task and stays off the socket until its
-        #: ``recv`` returns (``release_reader``).
-        self._lend_held = False
-        #: Wakes the reader once the connection is handed back.
-        self._lend_back = Wakeup()
-        #: No more reading in place: the connection ended, or no descriptor was left to
-        #: duplicate.
-        self._lending_closed = False
+        #: The reading-in-place side of this connection, lent to request/reply sockets.
+        self._reading = InPlaceReader(io.sock, self._absorb_lent, self._fail_lent, self._read_size)
 
     async def run(self) -> bool:
         """Drive the connection until it ends; True if it may be retried."""
         socket = self._socket
         peer = self.peer
-        if socket._pattern.write_through:
+        if socket.write_through:
             peer.out.on_readable = self._write_through
         else:
             peer.out.on_readable = self._writer_wake.wake
@@ -162,34 +126,35 @@ class Engine:
             await self._handshake()
             peer.routing_id = self._conn.peer_routing_id
             peer.send_subscription = self._send_subscription
-            if not socket._connection_ready(peer):
+            lease = self._reading if socket.write_through else None
+            if not socket.connection_ready(peer, lease):
                 raise _PeerRefused("the socket takes no more peers")
             attached = True
-            socket._emit(EventType.HANDSHAKE_SUCCEEDED, 0, self._endpoint)
+            socket.emit(EventType.HANDSHAKE_SUCCEEDED, 0, self._endpoint)
             await self._serve()
             retry = True
         except _core.ProtocolError as exc:
             if not attached:
                 code = exc.args[1] if len(exc.args) > 1 else 0
-                socket._emit(EventType.HANDSHAKE_FAILED_PROTOCOL, code, self._endpoint)
+                socket.emit(EventType.HANDSHAKE_FAILED_PROTOCOL, code, self._endpoint)
             retry = False  # libzmq never retries a peer that broke the protocol
         except _PeerRefused:
             retry = False
         except (_Disconnected, *_CONNECTION_LOST):
             retry = True
         finally:
-            self._end_lending()
+            self._reading.close()
             peer.out.detach_consumer()
             peer.inp.detach_producer()
             peer.send_subscription = ignore_subscription
-            socket._connection_lost(peer)
+            socket.connection_lost(peer)
             self._io.close()
-        socket._emit(EventType.DISCONNECTED, self._fd, self._endpoint)
+        socket.emit(EventType.DISCONNECTED, self._fd, self._endpoint)
         return retry
 
     async def _handshake(self) -> None:
         """Exchange greetings and READY; messages that follow READY are already queued."""
-        timeout_ms = self._socket._options[SocketOption.HANDSHAKE_IVL]
+        timeout_ms = self._socket.options[SocketOption.HANDSHAKE_IVL]
         with trio.move_on_after(timeout_ms / 1000 if timeout_ms > 0 else math.inf) as scope:
             conn = self._conn
             queue = self.peer.inp.queue
@@ -205,14 +170,12 @@ class Engine:
                         self._handle_events(events)
             except OSError as exc:
                 # libzmq reports a handshake cut short before the disconnect itself.
-                self._socket._emit(
+                self._socket.emit(
                     EventType.HANDSHAKE_FAILED_NO_DETAIL, exc.errno or 0, self._endpoint
                 )
                 raise
         if scope.cancelled_caught:
-            self._socket._emit(
-                EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint
-            )
+            self._socket.emit(EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint)
             raise _Disconnected("handshake timed out")
 
     async def _flush(self) -> None:
@@ -235,19 +198,17 @@ class Engine:
                 value = event[1]
                 assert isinstance(value, bytes)
                 if value in (b"300", b"400", b"500"):
-                    self._socket._emit(EventType.HANDSHAKE_FAILED_AUTH, int(value), self._endpoint)
+                    self._socket.emit(EventType.HANDSHAKE_FAILED_AUTH, int(value), self._endpoint)
                 raise _PeerRefused(value.decode("ascii", "replace"))
             elif kind in (_core.EV_SUBSCRIBE, _core.EV_CANCEL):
                 # Only publishing patterns act on them (libzmq ignores them elsewhere).
-                self._socket._pattern.subscription(self.peer, event[1], kind == _core.EV_SUBSCRIBE)
+                self._socket.subscription(self.peer, event[1], kind == _core.EV_SUBSCRIBE)
 
     async def _serve(self) -> None:
         """Run reader, writer (and heartbeats) until one of them ends the connection."""
-        options = self._socket._options
+        options = self._socket.options
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            if self._socket._pattern.write_through:
-                self.peer.engine = self
             nursery.start_soon(self._guard, self._write_loop)
             if options[SocketOption.HEARTBEAT_IVL] > 0 or self._peer_ttl < math.inf:
                 self._start_heartbeat()
@@ -307,87 +268,21 @@ class Engine:
 
     # ------------------------------------------------------------ reading in place
 
-    async def read_for_receiver(self) -> bool:
-        """For a task in ``recv`` that waits for this connection only: wait until bytes
-        arrive and decode them as the reader task would. True once something may have
-        changed (the caller looks for a message again); False if it cannot read now (the
-        reader task is on the socket, or another task reads): the caller parks, and if
-        the reader was on the socket it stays off it after its next delivery, until the
-        caller's ``recv`` returns (``release_reader``)."""
-        socket = self._socket
-        if socket._direct_reader is not None:
-            # Another task of this socket reads in place (a relaxed REQ with several
-            # receiving tasks): this one is served by the reader task.
-            self.release_reader()
-            return False
-        if self._lending_closed:
-            # Nobody reads in place: the reader must not hold off for this recv either.
-            self.release_reader()
-            return False
-        if self._reader_on_socket:
-            self._lend_wanted = True
-            return False
-        direct_sock = self._direct_sock
-        if direct_sock is None:
-            try:
-                direct_sock = self._direct_sock = self._io.sock.dup()
-            except OSError:  # out of file descriptors: receive through the reader only
-                self._lending_closed = True
-                self.release_reader()  # it may hold off for this very recv
-                return False
-        self._lent = True
-        socket._direct_reader = self
+    def _read_size(self) -> int:
+        """Bytes to ask of the kernel: RECV_SIZE, or more to finish a big frame at once."""
+        return _read_size(self._conn)
+
+    def _absorb_lent(self, data: bytes) -> bool:
+        """``_absorb`` for a receiving task reading in place: a fault ends the connection."""
         try:
-            await trio.lowlevel.wait_readable(direct_sock)
-        except trio.ClosedResourceError:
-            return True  # interrupted: another peer's message, or the socket is closing
-        finally:
-            if socket._direct_reader is self:
-                socket._direct_reader = None
-            self._lent = False
-            self._lend_back.wake()
-        # Nothing yields from here on: the reader cannot read in between.
-        if self._lending_closed:
-            return True
-        try:
-            data = self._io.sock.recv(_read_size(self._conn))
-        except BlockingIOError:
-            return True
-        except OSError as exc:
-            self._stop(exc)
-            return True
-        if not data:
-            self._stop(_Disconnected("the peer closed the connection"))
-            return True
-        try:
-            self._absorb(data)
+            return self._absorb(data)
         except (_core.ProtocolError, _PeerRefused) as exc:
             self._stop(exc)
-        return True
+            return False
 
-    def release_reader(self) -> None:
-        """A ``recv`` no longer needs the reader held off the socket (it returned, waits
-        for another connection now, or cannot read in place): the reader may read again."""
-        self._lend_wanted = False
-        if self._lend_held:
-            self._lend_held = False
-            self._lend_back.wake()
-
-    def interrupt_receiver(self) -> None:
-        """Wake a task waiting in ``read_for_receiver`` (it then looks again)."""
-        if self._lent and self._direct_sock is not None:
-            trio.lowlevel.notify_closing(self._direct_sock)
-
-    def _end_lending(self) -> None:
-        """The connection is over: no receiving task may wait on it any more."""
-        self._lending_closed = True
-        if self.peer.engine is self:
-            self.peer.engine = None
-        direct_sock = self._direct_sock
-        if direct_sock is not None:
-            self._direct_sock = None
-            trio.lowlevel.notify_closing(direct_sock)
-            direct_sock.close()
+    def _fail_lent(self, error: OSError | None) -> None:
+        """A receiving task reading in place found the connection broken (None: closed)."""
+        self._stop(_Disconnected("the peer closed the connection") if error is None else error)
 
     def _absorb(self, data: bytes) -> bool:
         """Decode received bytes: whole messages onto the inbound pipe (waking its
@@ -415,6 +310,7 @@ class Engine:
         receive_some = self._io.receive_some
         wait_for_room = self._reader_wake.wait
         absorb = self._absorb
+        reading = self._reading
         unyielded = 0
         while True:
             if unyielded >= MAX_UNYIELDED:
@@ -426,26 +322,23 @@ class Engine:
                     inp.writer_blocked = True
                     while inp.writer_blocked:
                         await wait_for_room()
-                elif self._lent or self._lend_held:
-                    # Off the socket while a receiving task reads it.
-                    await self._lend_back.wait()
+                elif reading.reader_must_wait():
+                    # Off the socket while a receiving task reads it, or holds it.
+                    await reading.wait_for_turn()
                 else:
                     break
             # No yield from the checks above to the read: reader and receiving task never
             # wait on the socket together.
-            self._reader_on_socket = True
+            reading.holder = Holder.READER
             try:
                 data, waited = await receive_some(_read_size(conn))
             finally:
-                self._reader_on_socket = False
+                reading.holder = Holder.NOBODY
             unyielded = 0 if waited else unyielded + 1
             if not data:
                 raise _Disconnected("the peer closed the connection")
-            if absorb(data) and self._lend_wanted:
-                # A receiving task waits for this delivery: stay off the socket until its
-                # recv returns, so that its next recv reads in place.
-                self._lend_wanted = False
-                self._lend_held = True
+            if absorb(data):
+                reading.reader_delivered()
 
     async def _write_loop(self) -> None:
         # hot path
@@ -482,7 +375,7 @@ class Engine:
     async def _heartbeat_loop(self) -> None:
         """libzmq heartbeats: PING every HEARTBEAT_IVL; drop the peer if nothing arrives
         within HEARTBEAT_TIMEOUT of a PING, or within the TTL the peer's PINGs announce."""
-        options = self._socket._options
+        options = self._socket.options
         interval_ms = options[SocketOption.HEARTBEAT_IVL]
         interval = interval_ms / 1000 if interval_ms > 0 else math.inf
         timeout_ms = options[SocketOption.HEARTBEAT_TIMEOUT]

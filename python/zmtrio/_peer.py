@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, final
+from typing import final
 
 from ._pipe import Pipe
-
-if TYPE_CHECKING:
-    from ._engine import Engine
-    from ._socket import Socket
 
 __all__ = ["Peer", "ignore_subscription"]
 
@@ -30,15 +26,14 @@ class Peer:
     __slots__ = (
         "attached",
         "endpoint",
-        "engine",
         "flushing",
         "in_ready",
         "inp",
         "keep_attached",
         "out",
-        "remote",
         "routing_id",
         "send_subscription",
+        "unlink",
     )
 
     def __init__(self, out: Pipe, inp: Pipe, endpoint: str) -> None:
@@ -54,13 +49,11 @@ class Peer:
         self.flushing = False
         #: A connect endpoint's peer stays attached between connections (IMMEDIATE off).
         self.keep_attached = False
-        #: For inproc: the other socket and its view of this link.
-        self.remote: tuple[Socket, Peer] | None = None
+        #: For inproc: ends the other socket's side of this link (None for a connection
+        #: served by an engine).
+        self.unlink: Callable[[], None] | None = None
         #: Sends a (un)subscription to this peer: set by its engine, or by inproc.
         self.send_subscription: Callable[[bytes, bool], None] = ignore_subscription
-        #: The engine serving this peer's connection, where a request/reply socket's
-        #: receiving task can read in place (``Engine.read_for_receiver``); None otherwise.
-        self.engine: Engine | None = None
 
     def __repr__(self) -> str:
         return f"<Peer {self.endpoint} out={len(self.out.queue)} in={len(self.inp.queue)}>"

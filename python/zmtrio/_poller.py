@@ -9,6 +9,7 @@ from typing import Any, Protocol, final
 import trio
 
 from ._constants import POLLERR, POLLIN, POLLOUT
+from ._options import SocketOption
 from ._socket import Socket
 
 __all__ = ["Poller"]
@@ -80,7 +81,7 @@ class Poller:
             if isinstance(obj, Socket):
                 if obj.closed:
                     raise trio.ClosedResourceError(f"{obj!r} was closed while polled")
-                events = obj._events() & flags
+                events = int(obj.getsockopt(SocketOption.EVENTS)) & flags
             else:
                 events = _zmq_mask(fd_events.get(_fileno(obj), 0)) & (flags | POLLERR)
             if events:

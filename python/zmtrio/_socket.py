@@ -1,14 +1,19 @@
-"""``Socket``: the public socket API over routing strategies, transports and engines."""
+"""``Socket``: the public socket API over routing strategies, transports and engines.
+
+Engines and transports see a socket only as a :class:`~._seam.HostSocket` (its methods
+below without a leading underscore); a socket sees a connection it may read in place only
+as a :class:`~._seam.ReaderLease`. The socket sees its context as a :class:`SocketOwner`.
+"""
 
 from __future__ import annotations
 
 import errno
 import math
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, Protocol, final
 
 import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, checkpoint_if_cancelled
@@ -29,14 +34,12 @@ from ._options import OPTIONS, OPTIONS_BY_ID, SocketOption, validate
 from ._peer import Peer
 from ._pipe import Pipe
 from ._routing import PATTERNS
+from ._seam import ReaderLease
 from ._transport import split_endpoint
+from ._transport._inproc import InprocRegistry
 from ._transport._stream import Listener, accept_loop, connect_loop, listen, opener
 
-if TYPE_CHECKING:
-    from ._context import Context
-    from ._engine import Engine
-
-__all__ = ["Socket", "SocketStatistics"]
+__all__ = ["Socket", "SocketOwner", "SocketStatistics"]
 
 #: A send or recv that completes at once yields to the scheduler every this many calls.
 _FAIRNESS_BATCH: Final = 64
@@ -84,6 +87,26 @@ def _as_message(frames: Iterable[object]) -> list[bytes]:
     return message
 
 
+class SocketOwner(Protocol):
+    """What a socket asks of the context that made it (``Context`` implements it)."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the context was closed."""
+        ...
+
+    def socket(self, socket_type: int) -> Socket:
+        """A new socket of the same context."""
+        ...
+
+    @property
+    def _inproc(self) -> InprocRegistry: ...
+
+    def _forget(self, sock: Socket) -> None: ...
+
+    def _nursery_for(self, sock: Socket) -> trio.Nursery: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SocketStatistics:
     """A snapshot of a socket's queues, as ``Socket.statistics()`` returns it."""
@@ -117,7 +140,7 @@ class Socket:
         def __getattr__(self, name: str) -> Any: ...
         def __setattr__(self, name: str, value: Any) -> None: ...
 
-    def __init__(self, context: Context, socket_type: int) -> None:
+    def __init__(self, context: SocketOwner, socket_type: int) -> None:
         try:
             self._type = SocketType(socket_type)
         except ValueError:
@@ -133,9 +156,12 @@ class Socket:
         self._peers: set[Peer] = set()
         self._send_lot = trio.lowlevel.ParkingLot()
         self._recv_lot = trio.lowlevel.ParkingLot()
-        #: The engine a receiving task is reading in place, to interrupt when a message
-        #: comes from elsewhere or the socket closes.
-        self._direct_reader: Engine | None = None
+        #: The connections a receiving task may read in place, by peer.
+        self._leases: dict[Peer, ReaderLease] = {}
+        #: The connection a receiving task is reading in place (and its peer), to interrupt
+        #: when a message comes from elsewhere or the socket closes.
+        self._reading: ReaderLease | None = None
+        self._reading_peer: Peer | None = None
         self._change_lot = trio.lowlevel.ParkingLot()
         self._pending_frames: list[bytes] = []
         self._received_frames: list[bytes] = []
@@ -172,7 +198,7 @@ class Socket:
         return self._closed
 
     @property
-    def context(self) -> Context:
+    def context(self) -> SocketOwner:
         """The context that made this socket."""
         return self._context
 
@@ -205,8 +231,8 @@ class Socket:
         self._closed = True
         for lot in (self._send_lot, self._recv_lot, self._change_lot):
             lot.unpark_all()
-        if self._direct_reader is not None:
-            self._direct_reader.interrupt_receiver()
+        if self._reading is not None:
+            self._reading.interrupt_receiver()
 
     def _has_unsent(self) -> bool:
         return any(
@@ -224,12 +250,10 @@ class Socket:
         self._listeners.clear()
         self._context._inproc.forget(self)
         for peer in list(self._peers):
-            remote = peer.remote
-            if remote is not None:
-                remote_socket, remote_peer = remote
-                remote_socket._connection_lost(remote_peer)
-            self._connection_lost(peer)
-        self._emit(EventType.MONITOR_STOPPED, 0, "")
+            if peer.unlink is not None:
+                peer.unlink()
+            self.connection_lost(peer)
+        self.emit(EventType.MONITOR_STOPPED, 0, "")
         for _, channel in self._monitors:
             channel.close()
         self._monitors.clear()
@@ -255,17 +279,30 @@ class Socket:
             raise trio.ClosedResourceError("the socket is closed")
 
     # ------------------------------------------------------------------ peers
+    # (the HostSocket side of the seam: called by engines and transports)
 
-    def _compatible_with(self, peer_type: int) -> bool:
-        return peer_type in _COMPATIBLE[self.type]
+    @property
+    def options(self) -> Mapping[int, Any]:
+        """The live option values by libzmq option number (for engines and transports)."""
+        return self._options
 
-    def _adopt(self, peer: Peer) -> None:
+    @property
+    def write_through(self) -> bool:
+        """Whether a send may write to an idle connection from the sending task."""
+        return self._pattern.write_through
+
+    def accepts_peer_type(self, socket_type: int) -> bool:
+        """Whether a peer of ``socket_type`` may talk to this socket."""
+        return socket_type in _COMPATIBLE[self.type]
+
+    def adopt_peer(self, peer: Peer) -> None:
         """Wire the socket's ends of ``peer``'s pipes to this socket's wakeups."""
         peer.out.on_writable = self._writable
         peer.inp.on_readable = partial(self._readable, peer)  # no Python frame of its own
         self._peers.add(peer)
 
-    def _new_peer(self, endpoint: str) -> Peer:
+    def new_peer(self, endpoint: str) -> Peer:
+        """A peer with fresh pipes, wired to this socket's wakeups (not yet routed)."""
         options = self._options
         conflate = bool(options[SocketOption.CONFLATE]) and self._type in _CONFLATING
         peer = Peer(
@@ -273,7 +310,7 @@ class Socket:
             Pipe(options[SocketOption.RCVHWM], conflate),
             endpoint,
         )
-        self._adopt(peer)
+        self.adopt_peer(peer)
         return peer
 
     def _attach(self, peer: Peer) -> bool:
@@ -292,10 +329,13 @@ class Socket:
         self._writable()
         return True
 
-    def _connection_ready(self, peer: Peer) -> bool:
-        """A handshake (or inproc join) finished. False if the connection must be dropped."""
+    def connection_ready(self, peer: Peer, lease: ReaderLease | None) -> bool:
+        """A handshake (or inproc join) finished: route through ``peer``; a receiving task
+        may read in place through ``lease``. False if the connection must be dropped."""
         if not self._attach(peer):
             return False
+        if lease is not None:
+            self._leases[peer] = lease
         self._pattern.connected(peer)
         if len(peer.inp.queue):
             # Messages that came in with the handshake: a connect endpoint's peer was
@@ -303,9 +343,10 @@ class Socket:
             self._readable(peer)
         return True
 
-    def _connection_lost(self, peer: Peer) -> None:
+    def connection_lost(self, peer: Peer) -> None:
         """``peer``'s connection ended. A connect endpoint's peer stays attached (messages
         queue for the reconnect) unless IMMEDIATE is set or the socket is closing."""
+        self._leases.pop(peer, None)
         if peer.keep_attached and not self._torn_down:
             return
         if peer.attached:
@@ -315,29 +356,33 @@ class Socket:
         else:
             # Never routed (refused, or the handshake failed): nobody will read these.
             peer.inp.queue.clear()
-        if peer.remote is None:
+        if peer.unlink is None:
             # Unsent messages die with the connection; an inproc pipe is already the
             # other socket's inbound queue, so what is in it stays there to be received.
             peer.out.queue.clear()
         # Messages that already arrived stay with the receiving strategy until taken.
         self._peers.discard(peer)
 
-    def _endpoint_ended(self, peer: Peer) -> None:
+    def endpoint_ended(self, peer: Peer) -> None:
         """A connect endpoint gave up (reconnecting disabled, or the peer broke the
         protocol): drop its peer as ``disconnect`` would, so sends no longer queue for it."""
         if not peer.keep_attached:
             return
         peer.keep_attached = False
-        self._connection_lost(peer)
+        self.connection_lost(peer)
+
+    def subscription(self, peer: Peer, topic: bytes, subscribe: bool) -> None:
+        """``peer`` sent a SUBSCRIBE (``subscribe``) or CANCEL command for ``topic``."""
+        self._pattern.subscription(peer, topic, subscribe)
 
     def _readable(self, peer: Peer) -> None:
         """``peer``'s inbound pipe went from empty to non-empty."""
         self._pattern.readable(peer)
         if self._recv_lot:
             self._recv_lot.unpark_all()
-        direct_reader = self._direct_reader
-        if direct_reader is not None and direct_reader.peer is not peer:
-            direct_reader.interrupt_receiver()
+        reading = self._reading
+        if reading is not None and self._reading_peer is not peer:
+            reading.interrupt_receiver()
         if self._change_lot:
             self._change_lot.unpark_all()
 
@@ -366,7 +411,7 @@ class Socket:
             try:
                 listener = await listen(transport, address, self._options)
             except ZMQError as exc:
-                self._emit(EventType.BIND_FAILED, exc.errno, endpoint)
+                self.emit(EventType.BIND_FAILED, exc.errno, endpoint)
                 raise
             if self._closed:
                 listener.close()
@@ -375,7 +420,7 @@ class Socket:
             self._listeners[resolved] = listener
             self._listeners.setdefault(endpoint, listener)
             self._spawn(accept_loop, self, listener)
-            self._emit(EventType.LISTENING, listener.sock.fileno(), resolved)
+            self.emit(EventType.LISTENING, listener.sock.fileno(), resolved)
         self._last_endpoint = resolved
         return resolved
 
@@ -411,7 +456,7 @@ class Socket:
             scope = trio.CancelScope()
         else:
             open_stream = opener(transport, address)
-            peer = self._new_peer(endpoint)
+            peer = self.new_peer(endpoint)
             scope = self._spawn(connect_loop, self, endpoint, address, open_stream, peer)
         if not immediate:
             peer.keep_attached = True
@@ -429,11 +474,10 @@ class Socket:
             raise ZMQError(errno.ENOENT, f"{endpoint} is not connected")
         for scope, peer in links:
             scope.cancel()
-            remote = peer.remote
-            if remote is not None:
-                remote[0]._connection_lost(remote[1])
+            if peer.unlink is not None:
+                peer.unlink()
             peer.keep_attached = False
-            self._connection_lost(peer)
+            self.connection_lost(peer)
 
     # ------------------------------------------------------------------ sending
 
@@ -606,21 +650,22 @@ class Socket:
         pattern = self._pattern
         recv = pattern.recv
         direct_peer = pattern.direct_peer
-        # The engine asked to let this call read in place (it holds off until we return).
-        asked: Engine | None = None
+        leases = self._leases
+        # The connection asked to let this call read in place (it holds off until we return).
+        asked: ReaderLease | None = None
         try:
             while True:
                 # A request/reply socket waiting on one connection reads it in place,
-                # saving the hand-over from the connection's reader task (see _engine).
+                # saving the hand-over from the connection's reader task (_read_in_place).
                 peer = direct_peer()
-                engine = None if peer is None else peer.engine
-                if asked is not None and asked is not engine:
+                lease = None if peer is None else leases.get(peer)
+                if asked is not None and asked is not lease:
                     # Waiting for another connection now (a REP gained a client, a
                     # relaxed REQ sent elsewhere): the one asked before may read again.
                     asked.release_reader()
                     asked = None
-                if engine is None or not await engine.read_for_receiver():
-                    asked = engine
+                if lease is None or not await self._read_in_place(lease, peer):
+                    asked = lease
                     await self._recv_lot.park()
                 self._check_open()
                 message = recv()
@@ -629,6 +674,23 @@ class Socket:
         finally:
             if asked is not None:
                 asked.release_reader()
+
+    async def _read_in_place(self, lease: ReaderLease, peer: Peer | None) -> bool:
+        """Read ``peer``'s connection from this task (``ReaderLease.read_for_receiver``);
+        False if it cannot be read now and the caller must park."""
+        if self._reading is not None:
+            # Another task of this socket reads in place (a relaxed REQ with several
+            # receiving tasks): this one is served by the reader task.
+            lease.release_reader()
+            return False
+        self._reading = lease
+        self._reading_peer = peer
+        try:
+            return await lease.read_for_receiver()
+        finally:
+            if self._reading is lease:
+                self._reading = None
+                self._reading_peer = None
 
     async def recv_batch(self, max_messages: int) -> list[list[bytes]]:
         """Wait for at least one message, then return every queued one up to
@@ -767,7 +829,8 @@ class Socket:
                 self._monitors.remove(entry)
             send_channel.close()
 
-    def _emit(self, event: EventType, value: int, endpoint: str) -> None:
+    def emit(self, event: EventType, value: int, endpoint: str) -> None:
+        """Post a monitor event to every monitor that asked for its kind."""
         for mask, channel in self._monitors:
             if mask & event:
                 try:

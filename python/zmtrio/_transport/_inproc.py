@@ -1,22 +1,23 @@
 """``inproc://``: sockets of one context joined by a crossed pair of pipes, no engine.
 
 A connect may come before the bind (libzmq 4 allows it): its pipes exist at once, messages
-queue in them, and the bind joins them later.
+queue in them, and the bind joins them later. Sockets are seen only as
+``HostSocket`` objects (``_seam``); each side's peer holds an ``unlink`` that ends the other
+side's.
 """
 
 from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import TYPE_CHECKING, final
+from functools import partial
+from typing import final
 
 from .._errors import ZMQError
 from .._options import SocketOption
 from .._peer import Peer
 from .._pipe import Pipe
-
-if TYPE_CHECKING:
-    from .._socket import Socket
+from .._seam import HostSocket
 
 __all__ = ["InprocRegistry"]
 
@@ -31,10 +32,10 @@ def _subscription_sender(pipe: Pipe) -> Callable[[bytes, bool], None]:
     return send_subscription
 
 
-def _pipe_hwm(sender: Socket, receiver: Socket) -> int:
+def _pipe_hwm(sender: HostSocket, receiver: HostSocket) -> int:
     """libzmq sizes an inproc pipe as the sender's SNDHWM plus the receiver's RCVHWM."""
-    send_hwm = sender._options[SocketOption.SNDHWM]
-    receive_hwm = receiver._options[SocketOption.RCVHWM]
+    send_hwm = sender.options[SocketOption.SNDHWM]
+    receive_hwm = receiver.options[SocketOption.RCVHWM]
     return 0 if not send_hwm or not receive_hwm else send_hwm + receive_hwm
 
 
@@ -45,10 +46,10 @@ class InprocRegistry:
     __slots__ = ("_bound", "_pending")
 
     def __init__(self) -> None:
-        self._bound: dict[str, Socket] = {}
-        self._pending: dict[str, list[tuple[Socket, Peer]]] = {}
+        self._bound: dict[str, HostSocket] = {}
+        self._pending: dict[str, list[tuple[HostSocket, Peer]]] = {}
 
-    def bind(self, socket: Socket, name: str) -> str:
+    def bind(self, socket: HostSocket, name: str) -> str:
         """Register ``name`` for ``socket`` and join the connects that were waiting for it."""
         if name in self._bound:
             raise ZMQError(errno.EADDRINUSE, f"inproc://{name} is already bound")
@@ -58,15 +59,15 @@ class InprocRegistry:
                 self._join(connector, peer, socket)
         return "inproc://" + name
 
-    def unbind(self, socket: Socket, name: str) -> None:
+    def unbind(self, socket: HostSocket, name: str) -> None:
         """Forget ``name``; established links stay until a socket closes (as libzmq)."""
         if self._bound.get(name) is not socket:
             raise ZMQError(errno.ENOENT, f"inproc://{name} is not bound by this socket")
         del self._bound[name]
 
-    def connect(self, socket: Socket, name: str) -> Peer:
+    def connect(self, socket: HostSocket, name: str) -> Peer:
         """Make ``socket``'s side of a link to ``name`` (joined now, or at the bind)."""
-        peer = socket._new_peer("inproc://" + name)
+        peer = socket.new_peer("inproc://" + name)
         binder = self._bound.get(name)
         if binder is None:
             self._pending.setdefault(name, []).append((socket, peer))
@@ -74,7 +75,7 @@ class InprocRegistry:
             self._join(socket, peer, binder)
         return peer
 
-    def forget(self, socket: Socket) -> None:
+    def forget(self, socket: HostSocket) -> None:
         """Drop every name and pending connect of a closing socket."""
         for name in [name for name, bound in self._bound.items() if bound is socket]:
             del self._bound[name]
@@ -83,22 +84,22 @@ class InprocRegistry:
             if not waiting:
                 del self._pending[name]
 
-    def _join(self, connector: Socket, connector_peer: Peer, binder: Socket) -> None:
-        if not binder._compatible_with(connector.type):
+    def _join(self, connector: HostSocket, connector_peer: Peer, binder: HostSocket) -> None:
+        if not binder.accepts_peer_type(connector.type):
             return  # as a ZMTP handshake would fail: the sockets never talk
         to_binder: Pipe = connector_peer.out
         to_connector: Pipe = connector_peer.inp
         to_binder.set_hwm(_pipe_hwm(connector, binder))
         to_connector.set_hwm(_pipe_hwm(binder, connector))
         binder_peer = Peer(to_connector, to_binder, connector_peer.endpoint)
-        binder._adopt(binder_peer)
-        binder_peer.routing_id = connector._options[SocketOption.ROUTING_ID]
-        connector_peer.routing_id = binder._options[SocketOption.ROUTING_ID]
-        binder_peer.remote = (connector, connector_peer)
-        connector_peer.remote = (binder, binder_peer)
+        binder.adopt_peer(binder_peer)
+        binder_peer.routing_id = connector.options[SocketOption.ROUTING_ID]
+        connector_peer.routing_id = binder.options[SocketOption.ROUTING_ID]
+        binder_peer.unlink = partial(connector.connection_lost, connector_peer)
+        connector_peer.unlink = partial(binder.connection_lost, binder_peer)
         binder_peer.send_subscription = _subscription_sender(to_connector)
         connector_peer.send_subscription = _subscription_sender(to_binder)
-        if not binder._connection_ready(binder_peer):
-            connector._connection_lost(connector_peer)
+        if not binder.connection_ready(binder_peer, None):
+            connector.connection_lost(connector_peer)
             return
-        connector._connection_ready(connector_peer)
+        connector.connection_ready(connector_peer, None)

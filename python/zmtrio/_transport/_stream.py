@@ -1,12 +1,13 @@
 """Stream transports (tcp, ipc): the accept loop of a bound endpoint and the connect loop
-with libzmq's reconnect backoff. Each connection is served by an ``Engine``."""
+with libzmq's reconnect backoff. Each connection is served by an ``Engine``; the socket is
+seen only as a :class:`~.._seam.HostSocket`."""
 
 from __future__ import annotations
 
 import errno
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, final
+from typing import Any, final
 
 import trio
 
@@ -14,11 +15,9 @@ from .._constants import EventType
 from .._engine import Engine
 from .._options import SocketOption
 from .._peer import Peer
+from .._seam import HostSocket
 from . import _ipc, _tcp
 from ._socket_io import SocketIO
-
-if TYPE_CHECKING:
-    from .._socket import Socket
 
 __all__ = ["Listener", "accept_loop", "connect_loop", "listen", "opener"]
 
@@ -64,12 +63,12 @@ def opener(transport: str, address: str) -> OpenStream:
     return _ipc.open_socket
 
 
-async def _serve_accepted(socket: Socket, io: SocketIO, endpoint: str) -> None:
-    peer = socket._new_peer(endpoint)
+async def _serve_accepted(socket: HostSocket, io: SocketIO, endpoint: str) -> None:
+    peer = socket.new_peer(endpoint)
     await Engine(socket, io, endpoint, peer).run()
 
 
-async def accept_loop(socket: Socket, listener: Listener) -> None:
+async def accept_loop(socket: HostSocket, listener: Listener) -> None:
     """Accept connections until the listener closes, serving each in its own task."""
     with listener.scope:
         async with trio.open_nursery() as nursery:
@@ -77,14 +76,14 @@ async def accept_loop(socket: Socket, listener: Listener) -> None:
                 try:
                     raw, _ = await listener.sock.accept()
                 except OSError as exc:
-                    socket._emit(EventType.ACCEPT_FAILED, exc.errno or 0, listener.endpoint)
+                    socket.emit(EventType.ACCEPT_FAILED, exc.errno or 0, listener.endpoint)
                     if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                         await trio.sleep(0.1)  # out of resources: let connections finish
                     continue
                 io = SocketIO.adopt(raw)
                 if io.sock.family != trio.socket.AF_UNIX:
-                    _tcp.apply_options(io.sock, socket._options)
-                socket._emit(EventType.ACCEPTED, io.fd, listener.endpoint)
+                    _tcp.apply_options(io.sock, socket.options)
+                socket.emit(EventType.ACCEPTED, io.fd, listener.endpoint)
                 nursery.start_soon(_serve_accepted, socket, io, listener.endpoint)
 
 
@@ -111,12 +110,12 @@ class _Backoff:
 
 
 async def connect_loop(
-    socket: Socket, endpoint: str, address: str, open_stream: OpenStream, peer: Peer
+    socket: HostSocket, endpoint: str, address: str, open_stream: OpenStream, peer: Peer
 ) -> None:
     """Keep ``peer`` connected to ``endpoint``: connect, serve, and retry after disconnects
     with libzmq's backoff. Ends on a protocol failure or when reconnecting is disabled, and
     then drops the peer (libzmq terminates the endpoint's pipe)."""
-    options = socket._options
+    options = socket.options
     backoff = _Backoff(options)
     try:
         while True:
@@ -124,16 +123,16 @@ async def connect_loop(
                 io = await open_stream(address, options)
             except (OSError, trio.TooSlowError) as exc:
                 code = getattr(exc, "errno", None) or errno.ETIMEDOUT
-                socket._emit(EventType.CONNECT_DELAYED, code, endpoint)
+                socket.emit(EventType.CONNECT_DELAYED, code, endpoint)
             else:
                 backoff.reset()
-                socket._emit(EventType.CONNECTED, io.fd, endpoint)
+                socket.emit(EventType.CONNECTED, io.fd, endpoint)
                 if not await Engine(socket, io, endpoint, peer).run():
                     return
             if backoff.interval <= 0:
                 return
             delay = backoff.next_ms()
-            socket._emit(EventType.CONNECT_RETRIED, delay, endpoint)
+            socket.emit(EventType.CONNECT_RETRIED, delay, endpoint)
             await trio.sleep(delay / 1000)
     finally:
-        socket._endpoint_ended(peer)
+        socket.endpoint_ended(peer)

@@ -1,0 +1,210 @@
+"""Reading in place: a task in ``recv`` reads its one connection itself.
+
+Request/reply sockets receive from one connection at a time. Handing each message from the
+connection's reader task to the task in ``recv`` costs a second trip through trio's
+scheduler, which measured as most of a round trip's cost between two processes. So a task in
+``recv`` that waits for this connection only reads it itself (:meth:`InPlaceReader.
+read_for_receiver`) whenever the reader task is not waiting on the socket: it waits for the
+socket to be readable and decodes what arrives exactly as the reader would, then hands the
+connection back. The receiving task waits on a duplicate of the socket's file descriptor
+(made on first use), so it can be interrupted (another peer's message, the socket closing)
+without touching the writer's waits on the original.
+
+Two small state machines decide who may wait on the socket:
+
+``Holder`` (who waits on the socket now):
+
+=============  ================================  ==========
+from           event                             to
+=============  ================================  ==========
+NOBODY         reader task goes to the socket    READER
+READER         reader task got bytes             NOBODY
+NOBODY         receiving task borrows it         RECEIVER
+RECEIVER       receiving task got bytes or woke  NOBODY
+=============  ================================  ==========
+
+``Claim`` (what a receiving task asked of the reader task):
+
+=======  ==================================================  =======
+from     event                                               to
+=======  ==================================================  =======
+NONE     receiver found the reader on the socket, parked     WANTED
+WANTED   reader delivered a message                          HELD
+WANTED,  the receive returned, waits elsewhere, or cannot    NONE
+HELD     read in place (``release_reader``)
+any      connection over, or no descriptor to duplicate      OFF
+=======  ==================================================  =======
+
+The reader task stays off the socket while the holder is RECEIVER or the claim is HELD, so a
+receiver that calls ``recv`` again without yielding reads in place; at any other time the
+reader reads, so commands (PING), disconnects and messages nobody waits for are seen as they
+arrive.
+"""
+
+from __future__ import annotations
+
+import enum
+import socket as stdlib_socket
+from collections.abc import Callable
+from typing import Final, final
+
+import trio
+
+from ._wakeup import Wakeup
+
+__all__ = ["Claim", "Holder", "InPlaceReader"]
+
+
+class Holder(enum.Enum):
+    """Who waits on the connection's socket now."""
+
+    NOBODY = enum.auto()
+    READER = enum.auto()
+    RECEIVER = enum.auto()
+
+
+class Claim(enum.Enum):
+    """What a receiving task asked of the connection's reader task."""
+
+    NONE = enum.auto()
+    WANTED = enum.auto()
+    HELD = enum.auto()
+    OFF = enum.auto()
+
+
+_NOBODY: Final = Holder.NOBODY
+_READER: Final = Holder.READER
+_RECEIVER: Final = Holder.RECEIVER
+_WANTED: Final = Claim.WANTED
+_HELD: Final = Claim.HELD
+_OFF: Final = Claim.OFF
+
+
+@final
+class InPlaceReader:
+    """The reading-in-place side of one connection (a :class:`~._seam.ReaderLease`).
+
+    ``absorb(data)`` decodes received bytes as the reader task would (True if messages were
+    delivered); ``fail(exc)`` ends the connection (``None``: the peer closed it);
+    ``read_size()`` says how many bytes to ask of the kernel.
+    """
+
+    __slots__ = (
+        "_absorb",
+        "_back",
+        "_fail",
+        "_read_size",
+        "_sock",
+        "claim",
+        "direct_sock",
+        "holder",
+    )
+
+    def __init__(
+        self,
+        sock: stdlib_socket.socket,
+        absorb: Callable[[bytes], bool],
+        fail: Callable[[OSError | None], None],
+        read_size: Callable[[], int],
+    ) -> None:
+        self._sock = sock
+        self._absorb = absorb
+        self._fail = fail
+        self._read_size = read_size
+        self.holder = _NOBODY
+        self.claim = Claim.NONE
+        #: A duplicate of the socket for a receiving task to wait on (made on first use).
+        self.direct_sock: stdlib_socket.socket | None = None
+        #: Wakes the reader task once the socket is handed back.
+        self._back = Wakeup()
+
+    # ------------------------------------------------------------ the reader task's side
+
+    def reader_must_wait(self) -> bool:
+        """Whether the reader task must stay off the socket now."""
+        return self.holder is _RECEIVER or self.claim is _HELD
+
+    async def wait_for_turn(self) -> None:
+        """Wait until the socket is handed back (re-check :meth:`reader_must_wait`)."""
+        await self._back.wait()
+
+    def reader_delivered(self) -> None:
+        """The reader task delivered messages: if a receiving task waits for them, stay
+        off the socket until its ``recv`` returns, so its next ``recv`` reads in place."""
+        if self.claim is _WANTED:
+            self.claim = _HELD
+
+    def close(self) -> None:
+        """The connection is over: no receiving task may wait on it any more."""
+        self._claim_off()
+        direct_sock = self.direct_sock
+        if direct_sock is not None:
+            self.direct_sock = None
+            trio.lowlevel.notify_closing(direct_sock)
+            direct_sock.close()
+
+    def _claim_off(self) -> None:
+        held = self.claim is _HELD
+        self.claim = _OFF
+        if held:
+            self._back.wake()
+
+    # ------------------------------------------------------------ the socket's side
+
+    async def read_for_receiver(self) -> bool:
+        """For a task in ``recv`` that waits for this connection only: wait until bytes
+        arrive and decode them as the reader task would. True once something may have
+        changed (the caller looks for a message again); False if it cannot read now (the
+        reader task is on the socket, or reading in place is off): the caller parks, and
+        if the reader was on the socket it stays off it after its next delivery, until the
+        caller's ``recv`` returns (:meth:`release_reader`)."""
+        if self.claim is _OFF:
+            return False
+        if self.holder is _READER:
+            self.claim = _WANTED
+            return False
+        direct_sock = self.direct_sock
+        if direct_sock is None:
+            try:
+                direct_sock = self.direct_sock = self._sock.dup()
+            except OSError:  # out of file descriptors: receive through the reader only
+                self._claim_off()  # it may hold off for this very recv
+                return False
+        self.holder = _RECEIVER
+        try:
+            await trio.lowlevel.wait_readable(direct_sock)
+        except trio.ClosedResourceError:
+            return True  # interrupted: another peer's message, or the socket is closing
+        finally:
+            self.holder = _NOBODY
+            self._back.wake()
+        # Nothing yields from here on: the reader cannot read in between.
+        if self.direct_sock is None:
+            return True  # the connection ended meanwhile (close)
+        try:
+            data = self._sock.recv(self._read_size())
+        except BlockingIOError:
+            return True
+        except OSError as exc:
+            self._fail(exc)
+            return True
+        if not data:
+            self._fail(None)
+            return True
+        self._absorb(data)
+        return True
+
+    def release_reader(self) -> None:
+        """A ``recv`` no longer needs the reader held off the socket (it returned, waits
+        for another connection now, or cannot read in place): the reader may read again."""
+        claim = self.claim
+        if claim is _OFF:
+            return
+        self.claim = Claim.NONE
+        if claim is _HELD:
+            self._back.wake()
+
+    def interrupt_receiver(self) -> None:
+        """Wake a task waiting in :meth:`read_for_receiver` (it then looks again)."""
+        if self.holder is _RECEIVER and self.direct_sock is not None:
+            trio.lowlevel.notify_closing(self.direct_sock)
