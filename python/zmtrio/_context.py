@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from types import TracebackType
 from typing import final
 
@@ -37,7 +38,7 @@ class Context:
 
     async def __aenter__(self) -> Context:
         if self._nursery_cm is not None or self._closed:
-            raise RuntimeError("a Context can be entered once")
+            raise ZMQError(errno.EINVAL, "a Context can be entered once")
         manager = trio.open_nursery()
         self._nursery_cm = manager
         self._nursery = await manager.__aenter__()
@@ -97,8 +98,9 @@ class Context:
 
     def _nursery_for(self, sock: Socket) -> trio.Nursery:
         if self._nursery is None:
-            raise RuntimeError(
+            raise ZMQError(
+                errno.EINVAL,
                 "enter the Context first (`async with zmtrio.Context() as ctx:`): "
-                "its nursery runs the socket's I/O"
+                "its nursery runs the socket's I/O",
             )
         return self._nursery

@@ -165,6 +165,9 @@ impl PeerMisbehaved {
     }
 }
 
+/// libzmq's `EFSM` errno ("operation cannot be accomplished in current state").
+pub const EFSM: i32 = 156_384_712 + 51;
+
 /// The local caller used the engine wrongly.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -175,6 +178,16 @@ pub enum ApiMisuse {
     /// Nothing can be sent on a closed connection.
     #[error("the connection is closed")]
     Closed,
+}
+
+impl ApiMisuse {
+    /// The libzmq errno the binding raises `ZMQError` with: each misuse is an operation
+    /// the connection's current state does not allow.
+    pub fn errno(&self) -> i32 {
+        match self {
+            ApiMisuse::NotReady | ApiMisuse::Closed => EFSM,
+        }
+    }
 }
 
 /// Invalid Z85 input (RFC 32, with libzmq's extra checks).

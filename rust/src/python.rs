@@ -6,10 +6,11 @@
 //! a batch of messages and writes them into one `bytes` object allocated at its exact size.
 //!
 //! Errors map in one place (`impl From<Error> for PyErr`): peer faults become
-//! `ProtocolError(message, code)`, local misuse `RuntimeError`, bad Z85 input `ValueError`.
+//! `ProtocolError(message, code)`, local misuse `zmtrio.ZMQError(EFSM)`, bad Z85 input
+//! `ValueError`.
 
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
@@ -39,10 +40,24 @@ impl From<Error> for PyErr {
         let message = err.to_string();
         match (err.protocol_code(), err) {
             (Some(code), _) => ProtocolError::new_err((message, code)),
-            (None, Error::InvalidZ85(_)) => PyValueError::new_err(message),
-            (None, _) => PyRuntimeError::new_err(message),
+            (None, Error::ApiMisuse(misuse)) => zmq_error(misuse.errno(), message),
+            (None, _) => PyValueError::new_err(message),
         }
     }
+}
+
+/// `zmtrio.ZMQError(errno, message)`, the error every public call raises on misuse.
+fn zmq_error(errno: i32, message: String) -> PyErr {
+    Python::attach(|py| {
+        let error = py
+            .import("zmtrio._errors")
+            .and_then(|module| module.getattr("ZMQError"))
+            .and_then(|class| class.call1((errno, message)));
+        match error {
+            Ok(error) => PyErr::from_value(error),
+            Err(import_failed) => import_failed,
+        }
+    })
 }
 
 /// A bounded FIFO of messages (see [`Pipe`]); holds any Python objects, in practice
