@@ -116,7 +116,7 @@ async def test_core_misuse_is_a_zmq_error_not_a_runtime_error() -> None:
     """The Rust core's ApiMisuse reaches Python as ZMQError(EFSM), never RuntimeError."""
     conn = zmtrio._core.Connection(int(zmtrio.PUSH))
     with pytest.raises(zmtrio.ZMQError) as info:
-        conn.send_ping(0)  # before the handshake
+        conn.send_subscription(b"topic", True)  # before the handshake
     assert info.value.errno == zmtrio.EFSM
     assert not isinstance(info.value, RuntimeError)
     conn.send_error(b"bye")

@@ -1,7 +1,9 @@
 """Type stubs for the Rust extension ``zmtrio._core`` (built from ``rust/src/python.rs``).
 
 The engine is sans-IO: it never touches sockets, tasks or clocks. The trio layer feeds it the
-bytes that arrived, takes the bytes to write, and moves messages through :class:`Pipe` objects.
+bytes that arrived, takes the bytes to write, moves messages through :class:`Pipe` objects,
+passes the trio clock's time in (``now``, seconds) and sleeps until the deadline the
+connection names (``next_deadline``) before calling ``on_timeout``.
 A message is always a ``list[bytes]`` (one entry per frame); the trio layer converts other
 bytes-like objects before they reach a pipe.
 """
@@ -14,6 +16,9 @@ __all__ = [
     "EV_PING",
     "EV_READY",
     "EV_SUBSCRIBE",
+    "EXPIRED_HANDSHAKE",
+    "EXPIRED_HEARTBEAT",
+    "EXPIRED_PEER_TTL",
     "Connection",
     "Pipe",
     "ProtocolError",
@@ -32,6 +37,12 @@ EV_CANCEL: Final[int]
 EV_ERROR: Final[int]
 """``(EV_ERROR, reason)``: the peer sent ERROR during the handshake; the connection is closed
 and must not retry. (After the handshake ERROR is ignored, as libzmq ignores it.)"""
+EXPIRED_HANDSHAKE: Final[int]
+"""``on_timeout``: the handshake did not finish within ``handshake_ivl``."""
+EXPIRED_HEARTBEAT: Final[int]
+"""``on_timeout``: nothing arrived within ``heartbeat_timeout`` of a PING."""
+EXPIRED_PEER_TTL: Final[int]
+"""``on_timeout``: nothing arrived within the TTL the peer's PINGs announced."""
 
 class ProtocolError(Exception):
     """The peer broke the protocol; the connection is dead.
@@ -73,7 +84,8 @@ class Connection:
     """One ZMTP 3.x connection's protocol state: greeting, NULL handshake, framing, commands.
 
     Call order: construct; ``take_output`` and write what it returns (the greeting); then
-    each time bytes arrive, ``feed`` them and write whatever ``take_output`` returns.
+    each time bytes arrive, ``feed`` them and write whatever ``take_output`` returns; and
+    sleep until ``next_deadline()`` (asked again after every call), then ``on_timeout``.
     """
 
     def __init__(
@@ -82,24 +94,36 @@ class Connection:
         routing_id: bytes = b"",
         max_msg_size: int = -1,
         memory_ceiling: int | None = None,
+        *,
+        handshake_ivl: int = 0,
+        heartbeat_ivl: int = 0,
+        heartbeat_timeout: int = -1,
+        heartbeat_ttl: int = 0,
+        now: float = 0.0,
     ) -> None:
         """``socket_type`` is our own libzmq type number (0..10); ``routing_id`` goes in the
         READY ``Identity`` property for REQ, DEALER and ROUTER; frames larger than
         ``max_msg_size`` bytes (when >= 0), or than ``memory_ceiling`` bytes (what the
-        process could ever hold), are a protocol error as soon as their header arrives."""
-    def feed(self, data: bytes, inbound: Pipe) -> list[tuple[Any, ...]] | None:
+        process could ever hold), are a protocol error as soon as their header arrives. The
+        timer options are libzmq's, in milliseconds (0: off; ``heartbeat_timeout`` -1: the
+        interval); the connection starts at ``now`` (seconds on the caller's clock)."""
+    def feed(self, data: bytes, inbound: Pipe, now: float) -> list[tuple[Any, ...]] | None:
         """Consume bytes from the peer. Every complete message is pushed onto ``inbound``
         (ignoring its high-water mark). Returns the events, if any, as ``(EV_READY,)`` or
         ``(EV_*, value)`` tuples in arrival order, or ``None`` when nothing but messages arrived.
 
         Raises :class:`ProtocolError` when the peer breaks the protocol; messages decoded
-        before the fault stay in ``inbound``. After an error or EV_ERROR, ``feed`` raises."""
+        before the fault stay in ``inbound``. After an error or EV_ERROR, ``feed`` raises.
+        ``now`` is when the bytes arrived (it feeds the heartbeat clock)."""
     def take_output(self, outbound: Pipe | None, max_bytes: int) -> bytes | None:
         """Bytes to write now: pending protocol output (greeting, handshake, PONG, ...), then,
         once ready, whole messages popped from ``outbound`` until about ``max_bytes`` (at
         least one message). ``None`` when there is nothing to write."""
-    def send_ping(self, ttl_deciseconds: int) -> None:
-        """Queue a PING carrying the given TTL hint (only valid once ready)."""
+    def next_deadline(self) -> float | None:
+        """When ``on_timeout`` must next be called (``None``: no timer runs)."""
+    def on_timeout(self, now: float) -> int | None:
+        """Time passed: queue a PING if one is due (write ``take_output`` then), or return
+        the ``EXPIRED_*`` timer that ran out (the connection is then closed)."""
     def send_subscription(self, topic: bytes, subscribe: bool) -> None:
         """Queue a (un)subscription: a SUBSCRIBE/CANCEL command to ZMTP 3.1 peers, a
         ``0x01``/``0x00``-prefixed message to ZMTP 3.0 peers (only valid once ready)."""

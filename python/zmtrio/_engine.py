@@ -5,11 +5,14 @@ Lifecycle of one tcp/ipc connection:
 1. the transport opens or accepts a socket and hands it to :meth:`Engine.run`;
 2. handshake: our greeting goes out at once, then bytes are fed until the peer is READY
    (bounded by ``HANDSHAKE_IVL``);
-3. the peer's pipes are attached to the socket's routing (``HostSocket.connection_ready``);
-4. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
+3. the Rust connection decides every timer (handshake deadline, heartbeat PINGs, heartbeat
+   timeout, the peer's TTL) from the time it is given: the engine only sleeps until
+   ``next_deadline()`` and calls ``on_timeout(now)`` (the timer task, while a timer runs);
+4. the peer's pipes are attached to the socket's routing (``HostSocket.connection_ready``);
+5. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
    inbound pipe; the writer drains the outbound pipe into one buffer per wake;
    request/reply sockets may borrow the reading (``_read_in_place``);
-5. on EOF, a network error or a protocol error both tasks stop and ``run`` reports whether
+6. on EOF, a network error or a protocol error both tasks stop and ``run`` reports whether
    the connection may be retried (libzmq retries disconnects, never protocol errors).
 
 The engine sees its socket only through :class:`~._seam.HostSocket`.
@@ -73,14 +76,13 @@ class Engine:
         "_endpoint",
         "_failure",
         "_fd",
-        "_heartbeat_running",
         "_io",
-        "_last_rx",
+        "_now",
         "_nursery",
-        "_peer_ttl",
         "_reader_wake",
         "_reading",
         "_socket",
+        "_timers_running",
         "_unsent",
         "_writer_wake",
         "peer",
@@ -94,19 +96,24 @@ class Engine:
         #: The peer whose messages this engine carries.
         self.peer = peer
         options = socket.options
+        #: The trio clock, read for every chunk received (the heartbeat clock needs it).
+        self._now = trio.lowlevel.current_clock().current_time
         self._conn = _core.Connection(
             int(socket.type),
             options[SocketOption.ROUTING_ID],
             options[SocketOption.MAXMSGSIZE],
             MEMORY_CEILING,
+            handshake_ivl=options[SocketOption.HANDSHAKE_IVL],
+            heartbeat_ivl=options[SocketOption.HEARTBEAT_IVL],
+            heartbeat_timeout=options[SocketOption.HEARTBEAT_TIMEOUT],
+            heartbeat_ttl=options[SocketOption.HEARTBEAT_TTL],
+            now=self._now(),
         )
         self._writer_wake = Wakeup()
         self._reader_wake = Wakeup()
         self._failure: BaseException | None = None
         self._nursery: trio.Nursery | None = None
-        self._last_rx = trio.current_time()
-        self._peer_ttl = math.inf
-        self._heartbeat_running = False
+        self._timers_running = False
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
         #: The reading-in-place side of this connection, lent to request/reply sockets.
@@ -153,30 +160,36 @@ class Engine:
         return retry
 
     async def _handshake(self) -> None:
-        """Exchange greetings and READY; messages that follow READY are already queued."""
-        timeout_ms = self._socket.options[SocketOption.HANDSHAKE_IVL]
-        with trio.move_on_after(timeout_ms / 1000 if timeout_ms > 0 else math.inf) as scope:
-            conn = self._conn
-            queue = self.peer.inp.queue
-            try:
-                await self._flush()
-                while not conn.ready:
-                    data, _ = await self._io.receive_some(RECV_SIZE)
-                    if not data:
-                        raise ConnectionResetError(errno.ECONNRESET, "closed in the handshake")
-                    events = conn.feed(data, queue)
-                    await self._flush()
-                    if events is not None:
-                        self._handle_events(events)
-            except OSError as exc:
-                # libzmq reports a handshake cut short before the disconnect itself.
+        """Exchange greetings and READY, until the connection's handshake deadline;
+        messages that follow READY are already queued."""
+        conn = self._conn
+        while not conn.ready:
+            deadline = conn.next_deadline()
+            with trio.move_on_at(math.inf if deadline is None else deadline):
+                await self._exchange_handshake()
+            if not conn.ready and conn.on_timeout(self._now()) is not None:
                 self._socket.emit(
-                    EventType.HANDSHAKE_FAILED_NO_DETAIL, exc.errno or 0, self._endpoint
+                    EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint
                 )
-                raise
-        if scope.cancelled_caught:
-            self._socket.emit(EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint)
-            raise _Disconnected("handshake timed out")
+                raise _Disconnected("handshake timed out")
+
+    async def _exchange_handshake(self) -> None:
+        conn = self._conn
+        queue = self.peer.inp.queue
+        try:
+            await self._flush()
+            while not conn.ready:
+                data, _ = await self._io.receive_some(RECV_SIZE)
+                if not data:
+                    raise ConnectionResetError(errno.ECONNRESET, "closed in the handshake")
+                events = conn.feed(data, queue, self._now())
+                await self._flush()
+                if events is not None:
+                    self._handle_events(events)
+        except OSError as exc:
+            # libzmq reports a handshake cut short before the disconnect itself.
+            self._socket.emit(EventType.HANDSHAKE_FAILED_NO_DETAIL, exc.errno or 0, self._endpoint)
+            raise
 
     async def _flush(self) -> None:
         """Write pending protocol output (greeting, handshake commands)."""
@@ -191,8 +204,7 @@ class Engine:
                 value = event[1]
                 assert isinstance(value, int)
                 if value > 0:
-                    self._peer_ttl = value / 10
-                    self._start_heartbeat()
+                    self._start_timers()  # the connection now runs the peer's TTL
                 self._writer_wake.wake()
             elif kind == _core.EV_ERROR:
                 value = event[1]
@@ -205,13 +217,11 @@ class Engine:
                 self._socket.subscription(self.peer, event[1], kind == _core.EV_SUBSCRIBE)
 
     async def _serve(self) -> None:
-        """Run reader, writer (and heartbeats) until one of them ends the connection."""
-        options = self._socket.options
+        """Run reader, writer (and timers) until one of them ends the connection."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._guard, self._write_loop)
-            if options[SocketOption.HEARTBEAT_IVL] > 0 or self._peer_ttl < math.inf:
-                self._start_heartbeat()
+            self._start_timers()
             await self._guard(self._read_loop)
         if self._failure is not None:
             raise self._failure
@@ -242,13 +252,16 @@ class Engine:
         self._conn.send_subscription(topic, subscribe)
         self._writer_wake.wake()
 
-    def _start_heartbeat(self) -> None:
-        """Start the heartbeat task once the connection is served (idempotent)."""
-        if self._nursery is not None and not self._heartbeat_running:
-            self._heartbeat_running = True
-            # Reads stamp _last_rx only while heartbeats run: start the clock now.
-            self._last_rx = trio.current_time()
-            self._nursery.start_soon(self._guard, self._heartbeat_loop)
+    def _start_timers(self) -> None:
+        """Start the timer task once the connection is served and a timer runs (a
+        heartbeat of our own, or the peer's TTL); idempotent."""
+        if (
+            self._nursery is not None
+            and not self._timers_running
+            and self._conn.next_deadline() is not None
+        ):
+            self._timers_running = True
+            self._nursery.start_soon(self._guard, self._timer_loop)
 
     async def _guard(self, loop: Callable[[], Awaitable[None]]) -> None:
         """Run one of the loops; the first to fail records why and stops the others."""
@@ -288,13 +301,11 @@ class Engine:
         """Decode received bytes: whole messages onto the inbound pipe (waking its
         consumer), commands acted on; True if messages were delivered. Messages decoded
         before a fault in the same bytes are delivered too."""
-        if self._heartbeat_running:
-            self._last_rx = trio.current_time()
         inp = self.peer.inp
         queue = inp.queue
         had = len(queue)
         try:
-            events = self._conn.feed(data, queue)
+            events = self._conn.feed(data, queue, self._now())
             if events is not None:
                 self._handle_events(events)
         finally:
@@ -372,33 +383,18 @@ class Engine:
             finally:
                 peer.flushing = False
 
-    async def _heartbeat_loop(self) -> None:
-        """libzmq heartbeats: PING every HEARTBEAT_IVL; drop the peer if nothing arrives
-        within HEARTBEAT_TIMEOUT of a PING, or within the TTL the peer's PINGs announce."""
-        options = self._socket.options
-        interval_ms = options[SocketOption.HEARTBEAT_IVL]
-        interval = interval_ms / 1000 if interval_ms > 0 else math.inf
-        timeout_ms = options[SocketOption.HEARTBEAT_TIMEOUT]
-        timeout = timeout_ms / 1000 if timeout_ms >= 0 else interval
-        ttl_deciseconds = options[SocketOption.HEARTBEAT_TTL] // 100
-        next_ping = trio.current_time() + interval
-        ping_sent_at = -math.inf
+    async def _timer_loop(self) -> None:
+        """Sleep until the connection's next deadline and tell it the time: it queues the
+        PINGs that are due and says when the peer is gone (heartbeat timeout, TTL)."""
+        conn = self._conn
         while True:
-            awaiting_pong = self._last_rx < ping_sent_at
-            deadline = min(
-                next_ping,
-                ping_sent_at + timeout if awaiting_pong else math.inf,
-                self._last_rx + self._peer_ttl,
-            )
-            await trio.sleep_until(deadline)
-            now = trio.current_time()
-            if self._last_rx < ping_sent_at and now >= ping_sent_at + timeout:
-                raise _Disconnected("no traffic within HEARTBEAT_TIMEOUT of a PING")
-            if now >= self._last_rx + self._peer_ttl:
-                raise _Disconnected("no traffic within the peer's heartbeat TTL")
-            if now >= next_ping:
-                self._conn.send_ping(ttl_deciseconds)
-                self._writer_wake.wake()
-                if self._last_rx >= ping_sent_at:
-                    ping_sent_at = now
-                next_ping = now + interval
+            deadline = conn.next_deadline()
+            await trio.sleep_until(math.inf if deadline is None else deadline)
+            expired = conn.on_timeout(self._now())
+            if expired is not None:
+                raise _Disconnected(
+                    "no traffic within the peer's heartbeat TTL"
+                    if expired == _core.EXPIRED_PEER_TTL
+                    else "no traffic within HEARTBEAT_TIMEOUT of a PING"
+                )
+            self._writer_wake.wake()  # a PING may be queued

@@ -2,14 +2,19 @@
 //!
 //! # Lifecycle
 //!
-//! 1. [`Connection::new`] queues our whole greeting. Call [`Connection::write_output`] (sized
-//!    with [`Connection::pending_output`]) and write the bytes; do so again after every other
-//!    call, since each may queue protocol output (READY, PONG, ...).
-//! 2. Each time bytes arrive, call [`Connection::feed`] with a [`Sink`]: it gets every data
-//!    frame of every message, in order, and every [`Event`].
-//! 3. Once [`Connection::can_send_messages`], pass message frames to
+//! 1. [`Connection::new`] queues our whole greeting ([`Connection::with_timers`] adds the
+//!    handshake deadline and heartbeats). Call [`Connection::write_output`] (sized with
+//!    [`Connection::pending_output`]) and write the bytes; do so again after every other
+//!    call, since each may queue protocol output (READY, PONG, PING, ...).
+//! 2. Each time bytes arrive, call [`Connection::feed`] with the time and a [`Sink`]: it gets
+//!    every data frame of every message, in order, and every [`Event`].
+//! 3. Sleep until [`Connection::next_deadline`] (ask again after every call), then call
+//!    [`Connection::on_timeout`]: it queues a PING when one is due and reports an
+//!    [`Expired`] timer (handshake too slow, silent peer), after which the connection is
+//!    closed. Time is a [`Duration`] since any epoch; the connection never reads a clock.
+//! 4. Once [`Connection::can_send_messages`], pass message frames to
 //!    [`Connection::write_output`] (sized with [`Connection::frame_wire_len`]).
-//! 4. A protocol error from `feed`, an ERROR from the peer during the handshake
+//! 5. A protocol error from `feed`, an ERROR from the peer during the handshake
 //!    ([`Event::Error`]) or [`Connection::send_error`] closes the connection: `feed` then fails with
 //!    [`Error::Closed`]. Output queued before still comes out once.
 //!
@@ -29,13 +34,18 @@
 //! | `Ready` | malformed command, oversized frame | `Closed` | protocol error |
 //! | any but `Closed` | [`Connection::send_error`] | `Closed` | ERROR queued |
 //! | `Closed` | [`Connection::feed`] | `Closed` | [`Error::Closed`] |
+//! | any but `Closed` | [`Connection::on_timeout`] finds a timer expired | `Closed` | [`Expired`] |
+//!
+//! The timers themselves (handshake deadline, heartbeat, TTL) are in [`crate::timers`].
 
 use std::mem;
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use crate::error::{ApiMisuse, Error, PeerMisbehaved};
 use crate::mechanism::{Mechanism, Null, PeerMetadata};
 use crate::socket_type::SocketType;
+use crate::timers::{Due, Expired, TimerSettings, Timers};
 use crate::wire::command::Command;
 use crate::wire::frame::{self, Deframer, Frame};
 use crate::wire::greeting::{Greeting, GREETING_LEN};
@@ -110,6 +120,8 @@ pub struct Connection {
     peer_minor: Option<u8>,
     /// The peer's metadata, once the handshake is complete.
     peer: Option<PeerMetadata>,
+    /// Handshake deadline, heartbeats, TTL.
+    timers: Timers,
 }
 
 impl Connection {
@@ -130,7 +142,16 @@ impl Connection {
             peer_minor: None,
             peer: None,
             pending_pong: None,
+            timers: Timers::new(TimerSettings::default(), Duration::ZERO),
         }
+    }
+
+    /// This connection with timers (see [`crate::timers`]), started at `now`: the handshake
+    /// must finish by `now + handshake_ivl`, and heartbeats run once it has.
+    #[must_use]
+    pub fn with_timers(mut self, settings: TimerSettings, now: Duration) -> Self {
+        self.timers = Timers::new(settings, now);
+        self
     }
 
     /// Also refuses frames above `ceiling` bytes, whatever `max_msg_size` says: pass what the
@@ -147,16 +168,23 @@ impl Connection {
         self.greeting.capacity() + self.deframer.buffered_capacity()
     }
 
-    /// Consumes bytes from the peer, reporting data frames and events to `sink`.
+    /// Consumes bytes from the peer that arrived at `now`, reporting data frames and events
+    /// to `sink`.
     ///
     /// Call whenever bytes arrive, then write any output. On error the connection is closed;
     /// whatever `sink` received before stays delivered. After [`Event::Error`] the rest of
     /// `data` is ignored.
-    pub fn feed<S: Sink>(&mut self, data: &[u8], sink: &mut S) -> Result<(), S::Error> {
+    pub fn feed<S: Sink>(
+        &mut self,
+        data: &[u8],
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
         if self.state == State::Closed {
             return Err(Error::Closed.into());
         }
-        let result = self.consume(data, sink);
+        self.timers.on_receive(now);
+        let result = self.consume(data, now, sink);
         if result.is_err() {
             self.state = State::Closed;
         }
@@ -164,7 +192,12 @@ impl Connection {
     }
 
     /// [`Connection::feed`] without the closing on error.
-    fn consume<S: Sink>(&mut self, mut data: &[u8], sink: &mut S) -> Result<(), S::Error> {
+    fn consume<S: Sink>(
+        &mut self,
+        mut data: &[u8],
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
         if self.state == State::ExpectGreeting {
             let take = (GREETING_LEN - self.greeting.len()).min(data.len());
             self.greeting.extend_from_slice(&data[..take]);
@@ -177,7 +210,7 @@ impl Connection {
         }
         // The deframer's callback needs `self` mutably, so the deframer steps out meanwhile.
         let mut deframer = mem::take(&mut self.deframer);
-        let result = deframer.feed(data, |frame| self.on_frame(frame, sink));
+        let result = deframer.feed(data, |frame| self.on_frame(frame, now, sink));
         self.deframer = deframer;
         result
     }
@@ -204,6 +237,7 @@ impl Connection {
     fn on_frame<S: Sink>(
         &mut self,
         frame: Frame<'_>,
+        now: Duration,
         sink: &mut S,
     ) -> Result<ControlFlow<()>, S::Error> {
         if !frame.is_command() {
@@ -232,6 +266,7 @@ impl Connection {
                 if let Some(peer) = self.mechanism.handle(command)? {
                     self.peer = Some(peer);
                     self.state = State::Ready;
+                    self.timers.on_handshake_done(now);
                     sink.event(Event::Ready)?;
                 }
             }
@@ -241,6 +276,7 @@ impl Connection {
                 }
                 self.pending_pong = Some(self.pending.len());
                 Command::Pong { context }.encode(&mut self.pending);
+                self.timers.on_peer_ttl(ttl, now);
                 sink.event(Event::Ping { ttl })?;
             }
             Command::Subscribe { topic } => sink.event(Event::Subscribe(topic))?,
@@ -250,6 +286,34 @@ impl Connection {
             Command::Pong { .. } | Command::Ready(_) | Command::Unknown { .. } => {}
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// When [`Connection::on_timeout`] must next be called (`None`: no timer runs, or the
+    /// connection is closed). Ask again after every call: each may move it.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        if self.state == State::Closed {
+            return None;
+        }
+        self.timers.next_deadline()
+    }
+
+    /// Time passed: queue a PING if one is due, or report the timer that expired (the
+    /// connection is then closed; the driver drops it and may retry, as libzmq does).
+    pub fn on_timeout(&mut self, now: Duration) -> Option<Expired> {
+        if self.state == State::Closed {
+            return None;
+        }
+        match self.timers.on_timeout(now) {
+            Due::Nothing => None,
+            Due::Ping(ttl) => {
+                Command::Ping { ttl, context: b"" }.encode(self.queue());
+                None
+            }
+            Due::Expired(expired) => {
+                self.state = State::Closed;
+                Some(expired)
+            }
+        }
     }
 
     /// Queues a PING carrying `ttl` (tenths of a second) and no context.

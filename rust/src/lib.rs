@@ -1,12 +1,13 @@
 //! zmtrio's sans-IO ZMTP 3.1 engine, built as the Python extension `zmtrio._core`.
 //!
 //! ```text
-//!  python/zmtrio (trio)        owns sockets, tasks, time, routing
+//!  python/zmtrio (trio)        owns sockets, tasks, the clock, routing
 //!      │ bytes in ──► Connection::feed ──► messages onto a Pipe, events
 //!      │ bytes out ◄── Connection::write_output ◄── messages from a Pipe
 //!      ▼
 //!  python.rs                   the only PyO3 file: Pipe/Connection classes, one map_err
 //!  connection.rs               state machine: greeting → handshake → ready → closed
+//!  timers.rs                   handshake deadline, heartbeats, TTL: decided from `now`
 //!  mechanism/                  NULL handshake (PLAIN, CURVE to come), peer metadata
 //!  wire/                       greeting, frames, commands, Z85: byte codecs
 //!  pipe.rs, socket_type.rs     message queues; socket types and who may talk to whom
@@ -14,7 +15,8 @@
 //! ```
 //!
 //! Nothing here does I/O, spawns threads or reads a clock: the caller feeds the bytes that
-//! arrived and writes the bytes it is handed. The Python layer crosses into Rust once per
+//! arrived and writes the bytes it is handed, passes the time (`now`) in, and sleeps until
+//! the deadline the connection names (`next_deadline`), then calls `on_timeout(now)`. The Python layer crosses into Rust once per
 //! buffer, never once per frame; frame bodies are copied once on the way in (straight from
 //! the received bytes into Python `bytes`) and once on the way out (into one output buffer).
 //!
@@ -29,6 +31,7 @@ pub mod error;
 pub mod mechanism;
 pub mod pipe;
 pub mod socket_type;
+pub mod timers;
 pub mod wire;
 
 #[cfg(feature = "python")]
@@ -38,3 +41,4 @@ pub use connection::{Connection, Event, Sink};
 pub use error::Error;
 pub use pipe::Pipe;
 pub use socket_type::SocketType;
+pub use timers::{Expired, TimerSettings};

@@ -14,10 +14,13 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
+use std::time::Duration;
+
 use crate::connection::{Connection, Event, Sink};
 use crate::error::Error;
 use crate::pipe::Pipe;
 use crate::socket_type::SocketType;
+use crate::timers::{Expired, TimerSettings};
 use crate::wire::z85;
 
 create_exception!(
@@ -34,6 +37,28 @@ const EV_PING: u8 = 2;
 const EV_SUBSCRIBE: u8 = 3;
 const EV_CANCEL: u8 = 4;
 const EV_ERROR: u8 = 5;
+
+/// Expired timers, as `on_timeout` returns them.
+const EXPIRED_HANDSHAKE: u8 = 1;
+const EXPIRED_HEARTBEAT: u8 = 2;
+const EXPIRED_PEER_TTL: u8 = 3;
+
+/// A time from the trio clock (seconds) as the core's `Duration` since that clock's epoch.
+fn instant(seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| PyValueError::new_err(format!("invalid time {seconds}")))
+}
+
+/// A deadline as trio-clock seconds, rounded up so that `instant` of any time at or after
+/// it is at or after the deadline (a sleep until it never wakes a nanosecond early).
+fn seconds(deadline: Duration) -> f64 {
+    let rounded = deadline.as_secs_f64();
+    if Duration::try_from_secs_f64(rounded).is_ok_and(|back| back >= deadline) {
+        rounded
+    } else {
+        rounded + rounded * f64::EPSILON
+    }
+}
 
 impl From<Error> for PyErr {
     fn from(err: Error) -> PyErr {
@@ -139,12 +164,29 @@ struct PyConnection {
 #[pymethods]
 impl PyConnection {
     #[new]
-    #[pyo3(signature = (socket_type, routing_id = &[][..], max_msg_size = -1, memory_ceiling = None))]
+    #[pyo3(signature = (
+        socket_type,
+        routing_id = &[][..],
+        max_msg_size = -1,
+        memory_ceiling = None,
+        *,
+        handshake_ivl = 0,
+        heartbeat_ivl = 0,
+        heartbeat_timeout = -1,
+        heartbeat_ttl = 0,
+        now = 0.0,
+    ))]
+    #[allow(clippy::too_many_arguments)] // libzmq's options, one keyword each
     fn new(
         socket_type: i64,
         routing_id: &[u8],
         max_msg_size: i64,
         memory_ceiling: Option<u64>,
+        handshake_ivl: i64,
+        heartbeat_ivl: i64,
+        heartbeat_timeout: i64,
+        heartbeat_ttl: i64,
+        now: f64,
     ) -> PyResult<Self> {
         let socket_type = u8::try_from(socket_type)
             .ok()
@@ -152,7 +194,14 @@ impl PyConnection {
             .ok_or_else(|| PyValueError::new_err(format!("unknown socket type {socket_type}")))?;
         // Any negative size means "no limit", as libzmq's ZMQ_MAXMSGSIZE = -1.
         let max_msg_size = u64::try_from(max_msg_size).ok();
-        let mut inner = Connection::new(socket_type, routing_id, max_msg_size);
+        let timers = TimerSettings::from_millis(
+            handshake_ivl,
+            heartbeat_ivl,
+            heartbeat_timeout,
+            heartbeat_ttl,
+        );
+        let mut inner = Connection::new(socket_type, routing_id, max_msg_size)
+            .with_timers(timers, instant(now)?);
         if let Some(ceiling) = memory_ceiling {
             inner = inner.with_memory_ceiling(ceiling);
         }
@@ -167,6 +216,7 @@ impl PyConnection {
         py: Python<'py>,
         data: &[u8],
         mut inbound: PyRefMut<'py, PyPipe>,
+        now: f64,
     ) -> PyResult<Option<Bound<'py, PyList>>> {
         let mut sink = PySink {
             py,
@@ -174,7 +224,7 @@ impl PyConnection {
             inbound: &mut inbound.inner,
             events: None,
         };
-        self.inner.feed(data, &mut sink)?;
+        self.inner.feed(data, instant(now)?, &mut sink)?;
         Ok(sink.events)
     }
 
@@ -221,8 +271,19 @@ impl PyConnection {
         Ok(Some(output))
     }
 
-    fn send_ping(&mut self, ttl_deciseconds: u16) -> PyResult<()> {
-        Ok(self.inner.send_ping(ttl_deciseconds)?)
+    fn next_deadline(&self) -> Option<f64> {
+        self.inner.next_deadline().map(seconds)
+    }
+
+    fn on_timeout(&mut self, now: f64) -> PyResult<Option<u8>> {
+        Ok(self
+            .inner
+            .on_timeout(instant(now)?)
+            .map(|expired| match expired {
+                Expired::Handshake => EXPIRED_HANDSHAKE,
+                Expired::Heartbeat => EXPIRED_HEARTBEAT,
+                Expired::PeerTtl => EXPIRED_PEER_TTL,
+            }))
     }
 
     fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> PyResult<()> {
@@ -359,6 +420,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("EV_SUBSCRIBE", EV_SUBSCRIBE),
         ("EV_CANCEL", EV_CANCEL),
         ("EV_ERROR", EV_ERROR),
+        ("EXPIRED_HANDSHAKE", EXPIRED_HANDSHAKE),
+        ("EXPIRED_HEARTBEAT", EXPIRED_HEARTBEAT),
+        ("EXPIRED_PEER_TTL", EXPIRED_PEER_TTL),
     ] {
         m.add(name, value)?;
     }

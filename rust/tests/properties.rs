@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use _core::wire::command::Command;
 use _core::wire::frame;
 use _core::{Connection, Error, SocketType};
@@ -110,7 +112,7 @@ fn feed_chunked(conn: &mut Connection, stream: &[u8], sizes: &[usize]) -> Result
             break;
         }
         let (chunk, tail) = rest.split_at(size.min(rest.len()));
-        conn.feed(chunk, &mut got)?;
+        conn.feed(chunk, Duration::ZERO, &mut got)?;
         rest = tail;
     }
     Ok(got)

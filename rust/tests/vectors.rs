@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use _core::error::{code, ApiMisuse, InvalidFrame, PeerMisbehaved};
 use _core::wire::z85;
 use _core::{Connection, Error, SocketType};
@@ -618,7 +620,7 @@ fn messages_before_a_fault_stay_delivered() {
     let mut conn = ready_against_libzmq(SocketType::Pull, SocketType::Push);
     let mut got = Recorder::default();
     let err = conn
-        .feed(&hex("00 01 61 01 01 62 04 00"), &mut got)
+        .feed(&hex("00 01 61 01 01 62 04 00"), Duration::ZERO, &mut got)
         .unwrap_err();
     assert_eq!(err, InvalidFrame::MalformedCommand.into());
     assert_eq!(got.messages, [vec![b"a".to_vec()]]);

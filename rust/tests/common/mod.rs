@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // Each test binary uses its own subset of the helpers.
 
-use _core::{Connection, Error, Event, Sink, SocketType};
+use std::time::Duration;
+
+use _core::{Connection, Error, Event, Sink, SocketType, TimerSettings};
 
 /// A message: its frames.
 pub type Message = Vec<Vec<u8>>;
@@ -71,30 +73,43 @@ pub fn take_output(conn: &mut Connection, messages: &[Message]) -> Result<Vec<u8
     Ok(out)
 }
 
-/// Feeds `data` to `conn` in one go, returning what it recorded.
+/// Feeds `data` to `conn` in one go (at time zero), returning what it recorded.
 pub fn feed(conn: &mut Connection, data: &[u8]) -> Result<Recorder, Error> {
     let mut got = Recorder::default();
-    conn.feed(data, &mut got)?;
+    conn.feed(data, Duration::ZERO, &mut got)?;
     Ok(got)
 }
 
-/// Two connections talking to each other through memory.
+/// Two connections talking to each other through memory, on a fake clock.
 pub struct ConnectionPair {
     pub a: Connection,
     pub b: Connection,
     /// What `a` received from `b`, and the other way round.
     pub a_got: Recorder,
     pub b_got: Recorder,
+    /// The fake clock: every feed happens at this time.
+    pub now: Duration,
 }
 
 impl ConnectionPair {
     /// Two fresh connections (not pumped yet).
     pub fn new(a: SocketType, b: SocketType) -> ConnectionPair {
+        ConnectionPair::with_timers(a, TimerSettings::default(), b, TimerSettings::default())
+    }
+
+    /// Two fresh connections with timers, started at time zero.
+    pub fn with_timers(
+        a: SocketType,
+        a_timers: TimerSettings,
+        b: SocketType,
+        b_timers: TimerSettings,
+    ) -> ConnectionPair {
         ConnectionPair {
-            a: Connection::new(a, b"", None),
-            b: Connection::new(b, b"", None),
+            a: Connection::new(a, b"", None).with_timers(a_timers, Duration::ZERO),
+            b: Connection::new(b, b"", None).with_timers(b_timers, Duration::ZERO),
             a_got: Recorder::default(),
             b_got: Recorder::default(),
+            now: Duration::ZERO,
         }
     }
 
@@ -121,10 +136,10 @@ impl ConnectionPair {
         let mut to_a = take_output(&mut self.b, from_b)?;
         while !(to_a.is_empty() && to_b.is_empty()) {
             if !to_b.is_empty() {
-                self.b.feed(&to_b, &mut self.b_got)?;
+                self.b.feed(&to_b, self.now, &mut self.b_got)?;
             }
             if !to_a.is_empty() {
-                self.a.feed(&to_a, &mut self.a_got)?;
+                self.a.feed(&to_a, self.now, &mut self.a_got)?;
             }
             to_b = take_output(&mut self.a, &[])?;
             to_a = take_output(&mut self.b, &[])?;
