@@ -89,7 +89,12 @@ class OptionSpec:
     kind: str
     default: int | bytes | str
     minimum: int = 0
+    """The smallest int value, or the shortest bytes value."""
     maximum: int = 2**31 - 1
+    """The largest int value, or the longest bytes value."""
+    granularity: int = 1
+    """An int value is stored cut to a multiple of this, towards zero (libzmq keeps
+    HEARTBEAT_TTL in tenths of a second)."""
     readable: bool = True
     writable: bool = True
     types: frozenset[SocketType] = _ALL_TYPES
@@ -132,6 +137,7 @@ def _publisher_flag(option: SocketOption) -> OptionSpec:
 
 
 OPTIONS: Final[tuple[OptionSpec, ...]] = (
+    # libzmq refuses an empty routing id (EINVAL); zmtrio takes it as "none" (the default).
     OptionSpec(_O.ROUTING_ID, _BYTES, b"", maximum=255),
     # SUB (un)subscribes; a PUB/XPUB takes them only with XPUB_MANUAL (its pattern refuses
     # them otherwise, EINVAL as libzmq); XSUB subscribes by sending messages.
@@ -146,7 +152,8 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _int(_O.RECONNECT_IVL, 100, -1),
     _int(_O.BACKLOG, 100),
     _int(_O.RECONNECT_IVL_MAX, 0),
-    OptionSpec(_O.MAXMSGSIZE, _INT, -1, -1, 2**63 - 1),
+    # Any int64; every negative value means no limit, as in libzmq.
+    OptionSpec(_O.MAXMSGSIZE, _INT, -1, -(2**63), 2**63 - 1),
     _int(_O.SNDHWM, 1000),
     _int(_O.RCVHWM, 1000),
     _int(_O.RCVTIMEO, -1, -1),
@@ -198,8 +205,11 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         types=_PUBLISHERS,
     ),
     _int(_O.HEARTBEAT_IVL, 0),
-    _int(_O.HEARTBEAT_TTL, 0, maximum=6_553_599),
-    _int(_O.HEARTBEAT_TIMEOUT, -1, -1),
+    # libzmq stores the TTL in tenths of a second (value / 100, truncated, in 0..65535), so
+    # -99..6553599 are accepted and read back cut to a multiple of 100.
+    OptionSpec(_O.HEARTBEAT_TTL, _INT, 0, -99, 6_553_599, granularity=100),
+    # -1 (the interval) is the default, but only values >= 0 can be set.
+    _int(_O.HEARTBEAT_TIMEOUT, -1, 0),
     _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
     _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
@@ -229,10 +239,13 @@ def validate(spec: OptionSpec, socket_type: SocketType, value: object) -> int | 
                 errno.EINVAL,
                 f"option {name} must be in [{spec.minimum}, {spec.maximum}], not {value}",
             )
+        if spec.granularity != 1:
+            cut = abs(value) // spec.granularity * spec.granularity
+            value = cut if value >= 0 else -cut
         return value
     if not isinstance(value, bytes | bytearray | memoryview):
         raise ZMQError(errno.EINVAL, f"option {name} takes bytes, not {type(value).__name__}")
     data = bytes(value)
-    if len(data) > spec.maximum:
-        raise ZMQError(errno.EINVAL, f"option {name} is at most {spec.maximum} bytes")
+    if not spec.minimum <= len(data) <= spec.maximum:
+        raise ZMQError(errno.EINVAL, f"option {name} takes {spec.minimum} to {spec.maximum} bytes")
     return data

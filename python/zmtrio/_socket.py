@@ -151,6 +151,9 @@ class Socket:
         self._context = context
         self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
         self._options[SocketOption.TYPE] = int(self._type)
+        if self._type in (SocketType.SUB, SocketType.XSUB):
+            # libzmq's subscribers do not linger: unsent subscriptions are not worth a wait.
+            self._options[SocketOption.LINGER] = 0
         self._pattern = pattern(self._options)
         self._attached: set[Peer] = set()
         self._peers: set[Peer] = set()
