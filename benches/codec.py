@@ -24,7 +24,7 @@ def _ready_pair() -> tuple[_core.Connection, _core.Connection]:
         for source, target in ((sender, receiver), (receiver, sender)):
             output = source.take_output(None, 0)
             if output is not None:
-                target.feed(output, scratch)
+                target.feed(output, scratch, [], 0.0)
     return sender, receiver
 
 
@@ -46,10 +46,11 @@ def measure(frames: int, size: int, count: int, repeats: int) -> tuple[float, fl
         stream_size = len(stream)
         chunks = [stream[i : i + CHUNK] for i in range(0, len(stream), CHUNK)]
         inbound = _core.Pipe(0)
+        events: list[tuple[object, ...]] = []
         received = 0
         start = time.perf_counter()
         for chunk in chunks:
-            receiver.feed(chunk, inbound)
+            receiver.feed(chunk, inbound, events, 0.0)
             received += len(inbound.pop_many(count))
         best_decode = min(best_decode, time.perf_counter() - start)
         assert received == count

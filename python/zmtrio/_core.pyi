@@ -19,6 +19,7 @@ __all__ = [
     "EXPIRED_HANDSHAKE",
     "EXPIRED_HEARTBEAT",
     "EXPIRED_PEER_TTL",
+    "READ_SIZE",
     "Connection",
     "Pipe",
     "ProtocolError",
@@ -37,6 +38,8 @@ EV_CANCEL: Final[int]
 EV_ERROR: Final[int]
 """``(EV_ERROR, reason)``: the peer sent ERROR during the handshake; the connection is closed
 and must not retry. (After the handshake ERROR is ignored, as libzmq ignores it.)"""
+READ_SIZE: Final[int]
+"""Bytes to ask of the kernel for a connection's first read (``feed`` names the next)."""
 EXPIRED_HANDSHAKE: Final[int]
 """``on_timeout``: the handshake did not finish within ``handshake_ivl``."""
 EXPIRED_HEARTBEAT: Final[int]
@@ -107,10 +110,11 @@ class Connection:
         process could ever hold), are a protocol error as soon as their header arrives. The
         timer options are libzmq's, in milliseconds (0: off; ``heartbeat_timeout`` -1: the
         interval); the connection starts at ``now`` (seconds on the caller's clock)."""
-    def feed(self, data: bytes, inbound: Pipe, now: float) -> list[tuple[Any, ...]] | None:
+    def feed(self, data: bytes, inbound: Pipe, events: list[tuple[Any, ...]], now: float) -> int:
         """Consume bytes from the peer. Every complete message is pushed onto ``inbound``
-        (ignoring its high-water mark). Returns the events, if any, as ``(EV_READY,)`` or
-        ``(EV_*, value)`` tuples in arrival order, or ``None`` when nothing but messages arrived.
+        (ignoring its high-water mark); events are appended to ``events`` as ``(EV_READY,)``
+        or ``(EV_*, value)`` tuples in arrival order. Returns how many bytes to ask of the
+        kernel for the next read (``READ_SIZE``, or more to finish a big frame at once).
 
         Raises :class:`ProtocolError` when the peer breaks the protocol; messages decoded
         before the fault stay in ``inbound``. After an error or EV_ERROR, ``feed`` raises.
@@ -118,7 +122,8 @@ class Connection:
     def take_output(self, outbound: Pipe | None, max_bytes: int) -> bytes | None:
         """Bytes to write now: pending protocol output (greeting, handshake, PONG, ...), then,
         once ready, whole messages popped from ``outbound`` until about ``max_bytes`` (at
-        least one message). ``None`` when there is nothing to write."""
+        least one message). ``None`` when there is nothing to write. An empty message raises
+        ``ZMQError(EINVAL)``, anything but a ``list[bytes]`` ``TypeError``."""
     def next_deadline(self) -> float | None:
         """When ``on_timeout`` must next be called (``None``: no timer runs)."""
     def on_timeout(self, now: float) -> int | None:
@@ -147,8 +152,6 @@ class Connection:
     @property
     def peer_properties(self) -> dict[str, bytes]:
         """Every metadata property the peer's READY carried, by name as sent."""
-    def bytes_wanted(self) -> int:
-        """How many more bytes would complete the frame being decoded (0 if unknown)."""
 
 def z85_encode(data: bytes) -> bytes:
     """Z85-encode ``data`` (its length must be a multiple of 4), raising ValueError otherwise."""

@@ -50,6 +50,11 @@ use crate::wire::command::Command;
 use crate::wire::frame::{self, Deframer, Frame};
 use crate::wire::greeting::{Greeting, GREETING_LEN};
 
+/// Bytes to ask of the kernel per read.
+pub const READ_SIZE: usize = 64 * 1024;
+/// The most one read may ask for, to finish a big frame at once.
+pub const MAX_READ_SIZE: usize = 4 * 1024 * 1024;
+
 /// Something that happened on the connection, other than message data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
@@ -406,6 +411,15 @@ impl Connection {
             written += self.mechanism.write_frame(flags, body, &mut out[written..]);
         }
         Ok(written)
+    }
+
+    /// How many bytes the driver should ask of the kernel next: [`READ_SIZE`], or up to
+    /// [`MAX_READ_SIZE`] to finish a big frame in one read.
+    pub fn next_read_size(&self) -> usize {
+        match self.bytes_wanted() {
+            wanted if wanted <= READ_SIZE => READ_SIZE,
+            wanted => wanted.min(MAX_READ_SIZE),
+        }
     }
 
     /// How many more bytes would complete the greeting or frame being decoded (0 if unknown),

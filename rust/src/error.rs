@@ -167,6 +167,8 @@ impl PeerMisbehaved {
 
 /// libzmq's `EFSM` errno ("operation cannot be accomplished in current state").
 pub const EFSM: i32 = 156_384_712 + 51;
+/// `EINVAL` (Linux's number, as libzmq reports it there).
+pub const EINVAL: i32 = 22;
 
 /// The local caller used the engine wrongly.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -178,14 +180,18 @@ pub enum ApiMisuse {
     /// Nothing can be sent on a closed connection.
     #[error("the connection is closed")]
     Closed,
+    /// A message needs at least one frame.
+    #[error("a message needs at least one frame")]
+    EmptyMessage,
 }
 
 impl ApiMisuse {
-    /// The libzmq errno the binding raises `ZMQError` with: each misuse is an operation
-    /// the connection's current state does not allow.
+    /// The libzmq errno the binding raises `ZMQError` with: an operation the connection's
+    /// current state does not allow, or an invalid argument.
     pub fn errno(&self) -> i32 {
         match self {
             ApiMisuse::NotReady | ApiMisuse::Closed => EFSM,
+            ApiMisuse::EmptyMessage => EINVAL,
         }
     }
 }

@@ -5,9 +5,10 @@
 //!      │ bytes in ──► Connection::feed ──► messages onto a Pipe, events
 //!      │ bytes out ◄── Connection::write_output ◄── messages from a Pipe
 //!      ▼
-//!  python.rs                   the only PyO3 file: Pipe/Connection classes, one map_err
+//!  python.rs                   the only PyO3 file: conversion to and from Python objects
 //!  connection.rs               state machine: greeting → handshake → ready → closed
 //!  timers.rs                   handshake deadline, heartbeats, TTL: decided from `now`
+//!  assembly.rs, batch.rs       frames → messages onto a Pipe; messages → one write's batch
 //!  mechanism/                  NULL handshake (PLAIN, CURVE to come), peer metadata
 //!  wire/                       greeting, frames, commands, Z85: byte codecs
 //!  pipe.rs, socket_type.rs     message queues; socket types and who may talk to whom
@@ -26,6 +27,8 @@
 #![warn(missing_docs)]
 #![cfg_attr(not(feature = "python"), forbid(unsafe_code))]
 
+pub mod assembly;
+pub mod batch;
 pub mod connection;
 pub mod error;
 pub mod mechanism;

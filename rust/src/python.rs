@@ -4,6 +4,8 @@
 //! buffer: `Connection.feed` turns a whole received buffer into messages (lists of `bytes`,
 //! each body copied once, straight from the buffer) pushed onto a `Pipe`; `take_output` pops
 //! a batch of messages and writes them into one `bytes` object allocated at its exact size.
+//! This file only converts: what makes a message and what makes a batch is decided in
+//! `assembly.rs` and `batch.rs`, for any message type, and tested there.
 //!
 //! Errors map in one place (`impl From<Error> for PyErr`): peer faults become
 //! `ProtocolError(message, code)`, local misuse `zmtrio.ZMQError(EFSM)`, bad Z85 input
@@ -16,7 +18,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 use std::time::Duration;
 
-use crate::connection::{Connection, Event, Sink};
+use crate::assembly::{Assembly, MessageBuilder};
+use crate::batch::{take_batch, MessageFrames};
+use crate::connection::{Connection, Event};
 use crate::error::Error;
 use crate::pipe::Pipe;
 use crate::socket_type::SocketType;
@@ -158,7 +162,7 @@ impl PyPipe {
 struct PyConnection {
     inner: Connection,
     /// Frames of a message whose last frame has not arrived yet (kept across `feed` calls).
-    partial: Vec<Py<PyBytes>>,
+    assembly: Assembly<Py<PyBytes>>,
 }
 
 #[pymethods]
@@ -207,7 +211,7 @@ impl PyConnection {
         }
         Ok(PyConnection {
             inner,
-            partial: Vec::new(),
+            assembly: Assembly::default(),
         })
     }
 
@@ -216,16 +220,13 @@ impl PyConnection {
         py: Python<'py>,
         data: &[u8],
         mut inbound: PyRefMut<'py, PyPipe>,
+        events: &Bound<'py, PyList>,
         now: f64,
-    ) -> PyResult<Option<Bound<'py, PyList>>> {
-        let mut sink = PySink {
-            py,
-            partial: &mut self.partial,
-            inbound: &mut inbound.inner,
-            events: None,
-        };
+    ) -> PyResult<usize> {
+        let builder = PyMessages { py, events };
+        let mut sink = self.assembly.sink(builder, &mut inbound.inner);
         self.inner.feed(data, instant(now)?, &mut sink)?;
-        Ok(sink.events)
+        Ok(self.inner.next_read_size())
     }
 
     fn take_output<'py>(
@@ -234,38 +235,17 @@ impl PyConnection {
         outbound: Option<PyRefMut<'py, PyPipe>>,
         max_bytes: usize,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut len = self.inner.pending_output().len();
-        let mut frames: Vec<(Bound<'py, PyBytes>, bool)> = Vec::new();
-        if let Some(mut outbound) = outbound.filter(|_| self.inner.can_send_messages()) {
-            // Whole messages until max_bytes is reached, but always at least one. The trio
-            // layer only queues lists of bytes; anything else raises TypeError, dropping the
-            // messages this call had popped.
-            let mut taken = false;
-            while !taken || len < max_bytes {
-                let Some(message) = outbound.inner.pop() else {
-                    break;
-                };
-                let message = message.into_bound(py).cast_into::<PyList>()?;
-                let count = message.len();
-                if count == 0 {
-                    return Err(PyValueError::new_err("a message needs at least one frame"));
-                }
-                for (i, frame) in message.iter().enumerate() {
-                    let body = frame.cast_into::<PyBytes>()?;
-                    len += self.inner.frame_wire_len(body.as_bytes().len());
-                    frames.push((body, i + 1 < count));
-                }
-                taken = true;
-            }
-        }
-        if len == 0 {
+        let mut frames_of = PyFrames { py };
+        let mut outbound = outbound;
+        let pipe = outbound.as_mut().map(|outbound| &mut outbound.inner);
+        let batch = take_batch(&self.inner, &mut frames_of, pipe, max_bytes)?;
+        if batch.is_empty() {
             return Ok(None);
         }
         // One allocation, at its exact size; each body is copied once, straight into it.
-        let output = PyBytes::new_with(py, len, |out| {
-            let frames = frames.iter().map(|(body, more)| (body.as_bytes(), *more));
-            let written = self.inner.write_output(out, frames)?;
-            debug_assert_eq!(written, len);
+        let output = PyBytes::new_with(py, batch.len(), |out| {
+            let written = batch.write(&mut self.inner, &frames_of, out)?;
+            debug_assert_eq!(written, batch.len());
             Ok(())
         })?;
         Ok(Some(output))
@@ -337,39 +317,25 @@ impl PyConnection {
         }
         Ok(dict)
     }
-
-    fn bytes_wanted(&self) -> usize {
-        self.inner.bytes_wanted()
-    }
 }
 
-/// Turns what the connection decodes into Python objects: messages onto the inbound pipe,
-/// events into a list created on the first event.
-struct PySink<'a, 'py> {
+/// Frames as `bytes`, messages as `list[bytes]`, events as tuples appended to `events`.
+struct PyMessages<'a, 'py> {
     py: Python<'py>,
-    partial: &'a mut Vec<Py<PyBytes>>,
-    inbound: &'a mut Pipe<Py<PyAny>>,
-    events: Option<Bound<'py, PyList>>,
+    events: &'a Bound<'py, PyList>,
 }
 
-impl Sink for PySink<'_, '_> {
+impl MessageBuilder for PyMessages<'_, '_> {
+    type Frame = Py<PyBytes>;
+    type Message = Py<PyAny>;
     type Error = PyErr;
 
-    fn frame(&mut self, body: &[u8], more: bool) -> PyResult<()> {
-        let frame = PyBytes::new(self.py, body);
-        if more {
-            self.partial.push(frame.unbind());
-            return Ok(());
-        }
-        // Most messages have one frame: build their list without touching `partial`.
-        let message = if self.partial.is_empty() {
-            PyList::new(self.py, [frame])?
-        } else {
-            self.partial.push(frame.unbind());
-            PyList::new(self.py, self.partial.drain(..))?
-        };
-        self.inbound.push(message.into_any().unbind());
-        Ok(())
+    fn frame(&mut self, body: &[u8]) -> PyResult<Py<PyBytes>> {
+        Ok(PyBytes::new(self.py, body).unbind())
+    }
+
+    fn message(&mut self, frames: std::vec::Drain<'_, Py<PyBytes>>) -> PyResult<Py<PyAny>> {
+        Ok(PyList::new(self.py, frames)?.into_any().unbind())
     }
 
     fn event(&mut self, event: Event<'_>) -> PyResult<()> {
@@ -381,13 +347,30 @@ impl Sink for PySink<'_, '_> {
             Event::Cancel(topic) => (EV_CANCEL, PyBytes::new(py, topic)).into_pyobject(py)?,
             Event::Error(reason) => (EV_ERROR, PyBytes::new(py, reason)).into_pyobject(py)?,
         };
-        match &self.events {
-            Some(events) => events.append(tuple),
-            None => {
-                self.events = Some(PyList::new(py, [tuple])?);
-                Ok(())
-            }
+        self.events.append(tuple)
+    }
+}
+
+/// A queued message (a `list[bytes]`; anything else raises `TypeError`) as its frames.
+struct PyFrames<'py> {
+    py: Python<'py>,
+}
+
+impl<'py> MessageFrames for PyFrames<'py> {
+    type Message = Py<PyAny>;
+    type Frame = Bound<'py, PyBytes>;
+    type Error = PyErr;
+
+    fn split(&mut self, message: Py<PyAny>, frames: &mut Vec<Bound<'py, PyBytes>>) -> PyResult<()> {
+        let message = message.into_bound(self.py).cast_into::<PyList>()?;
+        for frame in message.iter() {
+            frames.push(frame.cast_into::<PyBytes>()?);
         }
+        Ok(())
+    }
+
+    fn body<'f>(&self, frame: &'f Bound<'py, PyBytes>) -> &'f [u8] {
+        frame.as_bytes()
     }
 }
 
@@ -412,6 +395,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ProtocolError", py.get_type::<ProtocolError>())?;
     m.add_class::<PyPipe>()?;
     m.add_class::<PyConnection>()?;
+    m.add("READ_SIZE", crate::connection::READ_SIZE)?;
     m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
     m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
     for (name, value) in [

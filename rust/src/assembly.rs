@@ -1,0 +1,160 @@
+//! Frames to messages: the [`Sink`] that gathers each message's frames and queues whole
+//! messages on the inbound [`Pipe`], generic over how the host represents them.
+//!
+//! The host (the Python binding, or a test) only converts: a frame body into its frame type,
+//! a message's frames into its message type, an [`Event`] into whatever it reports. When a
+//! message is complete and what belongs to which message is decided here, once, for every
+//! host.
+
+use crate::connection::{Event, Sink};
+use crate::error::Error;
+use crate::pipe::Pipe;
+
+/// How a host builds frames, messages and events out of what a connection decodes.
+pub trait MessageBuilder {
+    /// One frame, as the host keeps it (Python: `bytes`).
+    type Frame;
+    /// One whole message (Python: `list[bytes]`).
+    type Message;
+    /// What building may fail with; protocol errors convert into it.
+    type Error: From<Error>;
+
+    /// A frame with this body (copied: `body` borrows the received bytes).
+    fn frame(&mut self, body: &[u8]) -> Result<Self::Frame, Self::Error>;
+
+    /// A message of these frames, in order (at least one).
+    fn message(
+        &mut self,
+        frames: std::vec::Drain<'_, Self::Frame>,
+    ) -> Result<Self::Message, Self::Error>;
+
+    /// Something other than message data happened.
+    fn event(&mut self, event: Event<'_>) -> Result<(), Self::Error>;
+}
+
+/// The frames of a message whose last frame has not arrived yet, kept between feeds.
+#[derive(Debug)]
+pub struct Assembly<F> {
+    partial: Vec<F>,
+}
+
+impl<F> Default for Assembly<F> {
+    fn default() -> Self {
+        Assembly {
+            partial: Vec::new(),
+        }
+    }
+}
+
+impl<F> Assembly<F> {
+    /// A sink for one feed: complete messages go onto `inbound`, built by `builder`.
+    pub fn sink<'a, B>(
+        &'a mut self,
+        builder: B,
+        inbound: &'a mut Pipe<B::Message>,
+    ) -> Assembler<'a, B>
+    where
+        B: MessageBuilder<Frame = F>,
+    {
+        Assembler {
+            builder,
+            partial: &mut self.partial,
+            inbound,
+        }
+    }
+
+    /// How many frames of an unfinished message are held.
+    pub fn pending_frames(&self) -> usize {
+        self.partial.len()
+    }
+}
+
+/// The [`Sink`] of one feed (see [`Assembly::sink`]).
+#[derive(Debug)]
+pub struct Assembler<'a, B: MessageBuilder> {
+    /// The host's converter (it may carry what the feed reports, such as events).
+    pub builder: B,
+    partial: &'a mut Vec<B::Frame>,
+    inbound: &'a mut Pipe<B::Message>,
+}
+
+impl<B: MessageBuilder> Sink for Assembler<'_, B> {
+    type Error = B::Error;
+
+    fn frame(&mut self, body: &[u8], more: bool) -> Result<(), B::Error> {
+        let frame = self.builder.frame(body)?;
+        self.partial.push(frame);
+        if !more {
+            // Past the high-water mark if need be: the reader stops reading at it instead.
+            let message = self.builder.message(self.partial.drain(..))?;
+            self.inbound.push(message);
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, event: Event<'_>) -> Result<(), B::Error> {
+        self.builder.event(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Frames as byte vectors, messages as vectors of them, events counted.
+    struct Owned {
+        events: usize,
+    }
+
+    impl MessageBuilder for Owned {
+        type Frame = Vec<u8>;
+        type Message = Vec<Vec<u8>>;
+        type Error = Error;
+
+        fn frame(&mut self, body: &[u8]) -> Result<Vec<u8>, Error> {
+            Ok(body.to_vec())
+        }
+
+        fn message(
+            &mut self,
+            frames: std::vec::Drain<'_, Vec<u8>>,
+        ) -> Result<Self::Message, Error> {
+            Ok(frames.collect())
+        }
+
+        fn event(&mut self, _: Event<'_>) -> Result<(), Error> {
+            self.events += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn frames_become_whole_messages_across_sinks() {
+        let mut assembly = Assembly::default();
+        let mut inbound = Pipe::new(0);
+        let mut sink = assembly.sink(Owned { events: 0 }, &mut inbound);
+        sink.frame(b"one", false).unwrap();
+        sink.frame(b"a", true).unwrap();
+        sink.event(Event::Ping { ttl: 0 }).unwrap(); // commands between frames
+        assert_eq!(sink.builder.events, 1);
+        assert_eq!(assembly.pending_frames(), 1);
+        // The next feed finishes the message.
+        let mut sink = assembly.sink(Owned { events: 0 }, &mut inbound);
+        sink.frame(b"b", false).unwrap();
+        assert_eq!(assembly.pending_frames(), 0);
+        assert_eq!(inbound.pop(), Some(vec![b"one".to_vec()]));
+        assert_eq!(inbound.pop(), Some(vec![b"a".to_vec(), b"b".to_vec()]));
+        assert_eq!(inbound.pop(), None);
+    }
+
+    #[test]
+    fn messages_queue_past_the_high_water_mark() {
+        let mut assembly = Assembly::default();
+        let mut inbound = Pipe::new(1);
+        let mut sink = assembly.sink(Owned { events: 0 }, &mut inbound);
+        for body in [b"1", b"2", b"3"] {
+            sink.frame(body, false).unwrap();
+        }
+        assert_eq!(inbound.len(), 3);
+    }
+}

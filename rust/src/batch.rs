@@ -1,0 +1,232 @@
+//! Messages to bytes: how much one write takes from the outbound [`Pipe`] and the exact size
+//! of the buffer it needs, generic over how the host represents messages.
+//!
+//! The policy: pending protocol output first (greeting, handshake, PONG, PING), then, once
+//! the connection may send messages, whole messages until the bytes reach the caller's
+//! budget, but always at least one message so a message larger than the budget still goes.
+//! The host only converts: a message into its frames, a frame into its body bytes.
+
+use crate::connection::Connection;
+use crate::error::Error;
+use crate::pipe::Pipe;
+
+/// How a host takes messages apart for writing.
+pub trait MessageFrames {
+    /// One whole message as queued (Python: `list[bytes]`).
+    type Message;
+    /// One frame of it (Python: `bytes`).
+    type Frame;
+    /// What taking a message apart may fail with (a message that is not one).
+    type Error: From<Error>;
+
+    /// Appends the frames of `message` to `frames`, in order.
+    fn split(
+        &mut self,
+        message: Self::Message,
+        frames: &mut Vec<Self::Frame>,
+    ) -> Result<(), Self::Error>;
+
+    /// The body bytes of a frame.
+    fn body<'f>(&self, frame: &'f Self::Frame) -> &'f [u8];
+}
+
+/// What one write takes: frames of whole messages and the output's exact length.
+#[derive(Debug)]
+pub struct Batch<F> {
+    frames: Vec<F>,
+    /// For each frame, whether more frames of its message follow.
+    more: Vec<bool>,
+    len: usize,
+}
+
+impl<F> Batch<F> {
+    /// The exact number of bytes [`Batch::write`] writes (0: nothing to write).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many messages the batch took.
+    pub fn messages(&self) -> usize {
+        self.more.iter().filter(|&&more| !more).count()
+    }
+
+    /// Writes the batch into `out`, which must be [`Batch::len`] bytes long.
+    pub fn write<M>(
+        &self,
+        conn: &mut Connection,
+        frames_of: &M,
+        out: &mut [u8],
+    ) -> Result<usize, Error>
+    where
+        M: MessageFrames<Frame = F>,
+    {
+        let frames = self
+            .frames
+            .iter()
+            .zip(&self.more)
+            .map(|(frame, &more)| (frames_of.body(frame), more));
+        conn.write_output(out, frames)
+    }
+}
+
+/// Takes the next batch: the connection's pending output, then (when `outbound` is given
+/// and the connection may send messages) whole messages until `max_bytes` is reached, at
+/// least one. Messages that fail to split are lost with the error (the host only queues
+/// valid ones).
+pub fn take_batch<M: MessageFrames>(
+    conn: &Connection,
+    frames_of: &mut M,
+    outbound: Option<&mut Pipe<M::Message>>,
+    max_bytes: usize,
+) -> Result<Batch<M::Frame>, M::Error> {
+    let mut batch = Batch {
+        frames: Vec::new(),
+        more: Vec::new(),
+        len: conn.pending_output().len(),
+    };
+    let Some(outbound) = outbound.filter(|_| conn.can_send_messages()) else {
+        return Ok(batch);
+    };
+    let mut taken = false;
+    while !taken || batch.len < max_bytes {
+        let Some(message) = outbound.pop() else {
+            break;
+        };
+        let first = batch.frames.len();
+        frames_of.split(message, &mut batch.frames)?;
+        if batch.frames.len() == first {
+            return Err(Error::from(crate::error::ApiMisuse::EmptyMessage).into());
+        }
+        for frame in &batch.frames[first..] {
+            batch.len += conn.frame_wire_len(frames_of.body(frame).len());
+            batch.more.push(true);
+        }
+        if let Some(last) = batch.more.last_mut() {
+            *last = false;
+        }
+        taken = true;
+    }
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::Event;
+    use crate::SocketType;
+    use std::time::Duration;
+
+    struct Owned;
+
+    impl MessageFrames for Owned {
+        type Message = Vec<Vec<u8>>;
+        type Frame = Vec<u8>;
+        type Error = Error;
+
+        fn split(&mut self, message: Vec<Vec<u8>>, frames: &mut Vec<Vec<u8>>) -> Result<(), Error> {
+            frames.extend(message);
+            Ok(())
+        }
+
+        fn body<'f>(&self, frame: &'f Vec<u8>) -> &'f [u8] {
+            frame
+        }
+    }
+
+    struct Quiet;
+
+    impl crate::connection::Sink for Quiet {
+        type Error = Error;
+        fn frame(&mut self, _: &[u8], _: bool) -> Result<(), Error> {
+            Ok(())
+        }
+        fn event(&mut self, _: Event<'_>) -> Result<(), Error> {
+            Ok(())
+        }
+    }
+
+    /// A PUSH connection whose handshake with a PULL is done, its output taken.
+    fn ready() -> Connection {
+        let mut conn = Connection::new(SocketType::Push, b"", None);
+        let mut peer = Connection::new(SocketType::Pull, b"", None);
+        for _ in 0..2 {
+            let mut out = vec![0; conn.pending_output().len()];
+            conn.write_output(&mut out, []).unwrap();
+            peer.feed(&out, Duration::ZERO, &mut Quiet).unwrap();
+            let mut back = vec![0; peer.pending_output().len()];
+            peer.write_output(&mut back, []).unwrap();
+            conn.feed(&back, Duration::ZERO, &mut Quiet).unwrap();
+        }
+        assert!(conn.can_send_messages());
+        conn
+    }
+
+    fn queue(messages: &[&[&[u8]]]) -> Pipe<Vec<Vec<u8>>> {
+        let mut pipe = Pipe::new(0);
+        for message in messages {
+            pipe.push(message.iter().map(|frame| frame.to_vec()).collect());
+        }
+        pipe
+    }
+
+    #[test]
+    fn whole_messages_up_to_the_budget() {
+        let conn = ready();
+        let mut pipe = queue(&[&[b"aaaa"], &[b"b", b"cc"], &[b"dddd"]]);
+        // 6 bytes on the wire for the first, 3 + 4 for the second: the budget of 8 is
+        // reached after the second message.
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 8).unwrap();
+        assert_eq!(batch.messages(), 2);
+        assert_eq!(batch.len(), 13);
+        assert_eq!(pipe.len(), 1);
+    }
+
+    #[test]
+    fn at_least_one_message_however_large() {
+        let conn = ready();
+        let big = vec![7u8; 1000];
+        let mut pipe = queue(&[&[&big], &[b"x"]]);
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 10).unwrap();
+        assert_eq!(batch.messages(), 1);
+        assert_eq!(batch.len(), 9 + 1000);
+    }
+
+    #[test]
+    fn written_bytes_are_the_frames_with_more_flags() {
+        let mut conn = ready();
+        let mut pipe = queue(&[&[b"a", b"bc"]]);
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 1 << 16).unwrap();
+        let mut out = vec![0; batch.len()];
+        assert_eq!(batch.write(&mut conn, &Owned, &mut out).unwrap(), 7);
+        assert_eq!(out, [0x01, 1, b'a', 0x00, 2, b'b', b'c']);
+    }
+
+    #[test]
+    fn no_messages_before_the_handshake() {
+        let conn = Connection::new(SocketType::Push, b"", None);
+        let mut pipe = queue(&[&[b"early"]]);
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 100).unwrap();
+        assert_eq!(batch.len(), 64, "the greeting only");
+        assert_eq!(batch.messages(), 0);
+        assert_eq!(pipe.len(), 1);
+    }
+
+    #[test]
+    fn nothing_to_write_is_empty() {
+        let conn = ready();
+        let batch = take_batch(&conn, &mut Owned, Some(&mut Pipe::new(0)), 100).unwrap();
+        assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn an_empty_message_is_refused() {
+        let conn = ready();
+        let mut pipe = queue(&[&[]]);
+        assert!(take_batch(&conn, &mut Owned, Some(&mut pipe), 100).is_err());
+    }
+}
