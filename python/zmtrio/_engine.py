@@ -39,9 +39,6 @@ from ._wakeup import Wakeup
 
 __all__ = ["Engine"]
 
-#: Bytes asked of the kernel per read, and the most a big frame may raise that to.
-RECV_SIZE: Final = 65536
-MAX_RECV_SIZE: Final = 4 * 1024 * 1024
 #: Bytes of messages the writer encodes per wake (at least one whole message).
 SEND_SIZE: Final = 256 * 1024
 
@@ -51,12 +48,6 @@ MAX_UNYIELDED: Final = 16
 
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
-
-
-def _read_size(conn: _core.Connection) -> int:
-    """Bytes to ask of the kernel: RECV_SIZE, or more to finish a big frame at once."""
-    wanted = conn.bytes_wanted()
-    return RECV_SIZE if wanted <= RECV_SIZE else min(wanted, MAX_RECV_SIZE)
 
 
 class _Disconnected(Exception):
@@ -74,9 +65,11 @@ class Engine:
     __slots__ = (
         "_conn",
         "_endpoint",
+        "_events",
         "_failure",
         "_fd",
         "_io",
+        "_next_read",
         "_now",
         "_nursery",
         "_reader_wake",
@@ -114,6 +107,10 @@ class Engine:
         self._failure: BaseException | None = None
         self._nursery: trio.Nursery | None = None
         self._timers_running = False
+        #: What ``feed`` reports besides messages (reused: usually nothing).
+        self._events: list[tuple[Any, ...]] = []
+        #: Bytes to ask of the kernel next, as the last ``feed`` said.
+        self._next_read = _core.READ_SIZE
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
         #: The reading-in-place side of this connection, lent to request/reply sockets.
@@ -176,15 +173,16 @@ class Engine:
     async def _exchange_handshake(self) -> None:
         conn = self._conn
         queue = self.peer.inp.queue
+        events = self._events
         try:
             await self._flush()
             while not conn.ready:
-                data, _ = await self._io.receive_some(RECV_SIZE)
+                data, _ = await self._io.receive_some(self._next_read)
                 if not data:
                     raise ConnectionResetError(errno.ECONNRESET, "closed in the handshake")
-                events = conn.feed(data, queue, self._now())
+                self._next_read = conn.feed(data, queue, events, self._now())
                 await self._flush()
-                if events is not None:
+                if events:
                     self._handle_events(events)
         except OSError as exc:
             # libzmq reports a handshake cut short before the disconnect itself.
@@ -198,7 +196,10 @@ class Engine:
             await self._io.send_all(output)
 
     def _handle_events(self, events: list[tuple[Any, ...]]) -> None:
-        for event in events:
+        """Act on what ``feed`` reported (and empty the list)."""
+        reported = events.copy()
+        events.clear()
+        for event in reported:
             kind = event[0]
             if kind == _core.EV_PING:
                 value = event[1]
@@ -282,8 +283,8 @@ class Engine:
     # ------------------------------------------------------------ reading in place
 
     def _read_size(self) -> int:
-        """Bytes to ask of the kernel: RECV_SIZE, or more to finish a big frame at once."""
-        return _read_size(self._conn)
+        """Bytes to ask of the kernel next (as the last ``feed`` said)."""
+        return self._next_read
 
     def _absorb_lent(self, data: bytes) -> bool:
         """``_absorb`` for a receiving task reading in place: a fault ends the connection."""
@@ -305,8 +306,9 @@ class Engine:
         queue = inp.queue
         had = len(queue)
         try:
-            events = self._conn.feed(data, queue, self._now())
-            if events is not None:
+            events = self._events
+            self._next_read = self._conn.feed(data, queue, events, self._now())
+            if events:
                 self._handle_events(events)
         finally:
             if not had and len(queue):
@@ -315,7 +317,6 @@ class Engine:
 
     async def _read_loop(self) -> None:
         # hot path
-        conn = self._conn
         inp = self.peer.inp
         queue = inp.queue
         receive_some = self._io.receive_some
@@ -342,7 +343,7 @@ class Engine:
             # wait on the socket together.
             reading.holder = Holder.READER
             try:
-                data, waited = await receive_some(_read_size(conn))
+                data, waited = await receive_some(self._next_read)
             finally:
                 reading.holder = Holder.NOBODY
             unyielded = 0 if waited else unyielded + 1
@@ -373,6 +374,7 @@ class Engine:
                 if conn.closed:
                     raise _PeerRefused("connection closed by protocol")
                 unyielded = 0
+                peer.on_drained()
                 await wait_for_messages()
                 continue
             if out.writer_blocked:
