@@ -10,6 +10,10 @@ from ._pipe import Pipe
 __all__ = ["Peer", "ignore_subscription"]
 
 
+def _nothing() -> None:
+    pass
+
+
 def ignore_subscription(topic: bytes, subscribe: bool) -> None:
     """What a peer does with subscriptions while nothing carries them (not connected):
     they are re-sent on every connect."""
@@ -30,6 +34,7 @@ class Peer:
         "in_ready",
         "inp",
         "keep_attached",
+        "on_drained",
         "out",
         "routing_id",
         "send_subscription",
@@ -47,6 +52,9 @@ class Peer:
         self.in_ready = False
         #: Whether an engine is writing a buffer taken from ``out`` (linger waits for it).
         self.flushing = False
+        #: Called by the engine each time it has written everything ``out`` held (a
+        #: lingering close waits for that).
+        self.on_drained: Callable[[], None] = _nothing
         #: A connect endpoint's peer stays attached between connections (IMMEDIATE off).
         self.keep_attached = False
         #: For inproc: ends the other socket's side of this link (None for a connection

@@ -43,10 +43,11 @@ __all__ = ["Socket", "SocketOwner", "SocketStatistics"]
 
 #: A send or recv that completes at once yields to the scheduler every this many calls.
 _FAIRNESS_BATCH: Final = 64
-#: How often a lingering close re-checks whether everything was written (seconds).
-_LINGER_POLL: Final = 0.005
 
 BytesLike = bytes | bytearray | memoryview
+
+#: ``Socket._partly_read`` when no message is being read frame by frame (never mutated).
+_NO_FRAMES: Final[list[bytes]] = []
 
 _COMPATIBLE: Final[dict[SocketType, frozenset[SocketType]]] = {
     SocketType.PAIR: frozenset({SocketType.PAIR}),
@@ -166,8 +167,13 @@ class Socket:
         self._reading: ReaderLease | None = None
         self._reading_peer: Peer | None = None
         self._change_lot = trio.lowlevel.ParkingLot()
+        #: A lingering close waits here; woken when a peer's queue drained or a peer went.
+        self._drained_lot = trio.lowlevel.ParkingLot()
         self._pending_frames: list[bytes] = []
-        self._received_frames: list[bytes] = []
+        #: The message ``recv`` is reading frame by frame (empty when none is), and the
+        #: index of its next frame: no list is sliced or shifted per frame.
+        self._partly_read: list[bytes] = _NO_FRAMES
+        self._next_frame = 0
         self._calls = 0
         self._closed = False
         self._torn_down = False
@@ -225,7 +231,7 @@ class Socket:
             if linger != 0:
                 with trio.move_on_after(linger / 1000 if linger > 0 else math.inf):
                     while self._has_unsent():
-                        await trio.sleep(_LINGER_POLL)
+                        await self._drained_lot.park()
         finally:
             self._tear_down()
         await checkpoint()
@@ -301,6 +307,7 @@ class Socket:
     def adopt_peer(self, peer: Peer) -> None:
         """Wire the socket's ends of ``peer``'s pipes to this socket's wakeups."""
         peer.out.on_writable = self._writable
+        peer.on_drained = self._peer_drained
         peer.inp.on_readable = partial(self._readable, peer)  # no Python frame of its own
         self._peers.add(peer)
 
@@ -365,6 +372,7 @@ class Socket:
             peer.out.queue.clear()
         # Messages that already arrived stay with the receiving strategy until taken.
         self._peers.discard(peer)
+        self._peer_drained()
 
     def endpoint_ended(self, peer: Peer) -> None:
         """A connect endpoint gave up (reconnecting disabled, or the peer broke the
@@ -388,6 +396,11 @@ class Socket:
             reading.interrupt_receiver()
         if self._change_lot:
             self._change_lot.unpark_all()
+
+    def _peer_drained(self) -> None:
+        """A peer's engine wrote all it had, or a peer went: a lingering close looks again."""
+        if self._drained_lot:
+            self._drained_lot.unpark_all()
 
     def _writable(self) -> None:
         """A pipe to a peer has room again, or a peer was attached."""
@@ -575,26 +588,45 @@ class Socket:
     @property
     def rcvmore(self) -> bool:
         """Whether more frames of the message being read by ``recv`` follow."""
-        return bool(self._received_frames)
+        return bool(self._partly_read)
+
+    def _take_frame(self) -> bytes:
+        """The next frame of the message being read frame by frame."""
+        frames = self._partly_read
+        index = self._next_frame
+        if index + 1 < len(frames):
+            self._next_frame = index + 1
+        else:
+            self._partly_read = _NO_FRAMES
+        return frames[index]
+
+    def _take_rest(self) -> list[bytes]:
+        """The frames of the message being read that ``recv`` has not returned yet."""
+        frames = self._partly_read
+        self._partly_read = _NO_FRAMES
+        return frames[self._next_frame :]
+
+    def _first_frame(self, message: list[bytes]) -> bytes:
+        """Start reading ``message`` frame by frame."""
+        if len(message) > 1:
+            self._partly_read = message
+            self._next_frame = 1
+        return message[0]
 
     async def recv(self, flags: int = 0) -> bytes:
         """Receive one frame; ``rcvmore`` tells whether more of its message follow."""
-        if self._received_frames:
+        if self._partly_read:
             self._check_open()
             await checkpoint_if_cancelled()
-            return self._received_frames.pop(0)
-        message = await self._recv_message(flags)
-        if len(message) > 1:
-            self._received_frames = message[1:]
-        return message[0]
+            return self._take_frame()
+        return self._first_frame(await self._recv_message(flags))
 
     async def recv_multipart(self, flags: int = 0) -> list[bytes]:
         """Receive one whole message (the rest of it, if ``recv`` already took frames)."""
-        if self._received_frames:
+        if self._partly_read:
             self._check_open()
             await checkpoint_if_cancelled()
-            rest, self._received_frames = self._received_frames, []
-            return rest
+            return self._take_rest()
         return await self._recv_message(flags)
 
     async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
@@ -603,20 +635,16 @@ class Socket:
 
     def recv_nowait(self) -> bytes:
         """Receive one frame now or raise ``Again``."""
-        if self._received_frames:
+        if self._partly_read:
             self._check_open()
-            return self._received_frames.pop(0)
-        message = self._recv_nowait()
-        if len(message) > 1:
-            self._received_frames = message[1:]
-        return message[0]
+            return self._take_frame()
+        return self._first_frame(self._recv_nowait())
 
     def recv_multipart_nowait(self) -> list[bytes]:
         """Receive one whole message now or raise ``Again``."""
-        if self._received_frames:
+        if self._partly_read:
             self._check_open()
-            rest, self._received_frames = self._received_frames, []
-            return rest
+            return self._take_rest()
         return self._recv_nowait()
 
     def _recv_nowait(self) -> list[bytes]:
@@ -704,9 +732,8 @@ class Socket:
         await checkpoint_if_cancelled()
         recv_many = self._pattern.recv_many
         batch: list[list[bytes]] = []
-        if self._received_frames:
-            batch.append(self._received_frames)
-            self._received_frames = []
+        if self._partly_read:
+            batch.append(self._take_rest())
         batch.extend(recv_many(max_messages - len(batch)))
         if batch:
             await cancel_shielded_checkpoint()
@@ -730,7 +757,7 @@ class Socket:
 
     def _events(self) -> int:
         events = 0
-        if self._received_frames or self._pattern.has_message():
+        if self._partly_read or self._pattern.has_message():
             events |= POLLIN
         if self._pattern.writable():
             events |= POLLOUT
@@ -807,7 +834,7 @@ class Socket:
             peers=len(self._attached),
             queued_outbound=sum(len(peer.out.queue) for peer in self._peers),
             queued_inbound=sum(len(peer.inp.queue) for peer in self._peers)
-            + bool(self._received_frames),
+            + bool(self._partly_read),
         )
 
     @asynccontextmanager
