@@ -63,37 +63,6 @@ async def test_steerable_pause_resume_statistics_terminate(
         await finished.wait()
 
 
-async def test_poller_over_sockets_and_fds(ctx: zmtrio.Context) -> None:
-    a, b = ctx.socket(zmtrio.PAIR), ctx.socket(zmtrio.PAIR)
-    await b.connect(await a.bind("inproc://poller"))
-    left, right = trio.socket.socketpair()
-    poller = zmtrio.Poller()
-    poller.register(b, zmtrio.POLLIN)
-    poller.register(left, zmtrio.POLLIN)
-    assert await poller.poll(timeout=0) == []
-    assert await poller.poll(timeout=20) == []
-    await right.send(b"x")
-    assert await poller.poll(timeout=5000) == [(left, zmtrio.POLLIN)]
-    await left.recv(1)
-
-    async def send_later() -> None:
-        await trio.sleep(0.01)
-        await a.send(b"wake")
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(send_later)
-        assert await poller.poll() == [(b, zmtrio.POLLIN)]
-    poller.register(a, zmtrio.POLLOUT)
-    poller.register(left.fileno(), zmtrio.POLLOUT)
-    ready = await poller.poll(timeout=0)
-    assert (b, zmtrio.POLLIN) in ready and (a, zmtrio.POLLOUT) in ready
-    assert (left.fileno(), zmtrio.POLLOUT) in ready
-    poller.unregister(a)
-    assert a not in poller
-    left.close()
-    right.close()
-
-
 async def test_router_dealer_proxy_between_pyzmq_clients_and_workers(
     ctx: zmtrio.Context, zctx: zmq.Context[Any]
 ) -> None:
