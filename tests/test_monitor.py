@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 import zmq
 import zmtrio
 from zmtrio import EventType
@@ -275,7 +276,7 @@ async def test_iteration_ends_with_monitor_stopped_when_the_socket_closes(
         endpoint = await pull.bind("tcp://127.0.0.1:*")
 
         async def close_soon() -> None:
-            await trio.sleep(0.01)
+            await trio.testing.wait_all_tasks_blocked()  # the iteration waits for events
             await pull.aclose()
 
         with trio.fail_after(5):

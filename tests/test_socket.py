@@ -305,7 +305,7 @@ async def test_poll(ctx: zmtrio.Context) -> None:
     async with trio.open_nursery() as nursery:
 
         async def send_later() -> None:
-            await trio.sleep(0.01)
+            await trio.testing.wait_all_tasks_blocked()  # poll is waiting
             await a.send(b"wake")
 
         nursery.start_soon(send_later)
@@ -387,7 +387,7 @@ async def test_hwm_blocks_and_loses_nothing(ctx: zmtrio.Context) -> None:
         try:
             push.send_nowait(sent.to_bytes(4, "big") + payload)
         except zmtrio.Again:
-            await trio.sleep(0.01)  # let the writer drain into the kernel
+            await trio.testing.wait_all_tasks_blocked()  # the writer drained into the kernel
             try:
                 push.send_nowait(sent.to_bytes(4, "big") + payload)
             except zmtrio.Again:

@@ -139,11 +139,16 @@ async def test_pair_takes_a_new_peer_after_the_first_leaves(
     await first.send_multipart([b"first"])
     assert await pair.recv() == b"first"
 
-    async with pair.monitor(zmtrio.EventType.HANDSHAKE_SUCCEEDED) as events:
+    async with (
+        pair.monitor(zmtrio.EventType.HANDSHAKE_SUCCEEDED) as events,
+        pair.monitor(zmtrio.EventType.DISCONNECTED) as refusals,
+    ):
         second = ZmqPeer(zctx, zmq.PAIR)
         second.sock.reconnect_ivl = 10
         second.connect(endpoint)
-        await trio.sleep(0.05)  # let the second peer be refused a few times
+        with trio.fail_after(5):
+            for _ in range(3):  # the second peer is refused a few times
+                await anext(refusals)
         first.close()
         # The second peer keeps retrying and is taken once the place is free.
         with trio.fail_after(5):
