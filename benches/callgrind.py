@@ -3,20 +3,24 @@
 Wall-clock rates move by tens of percent on a shared machine; instruction counts do not. For
 each side (``send``: a zmtrio PUSH, ``recv``: a zmtrio PULL, ``reqrep``: a zmtrio REQ doing
 round trips) this runs the zmtrio process under ``valgrind --tool=callgrind`` against a pyzmq
-(libzmq) peer in a plain process, once with a warm-up only and once with ``--count`` more
-messages (default 20,000, 64 bytes each, over tcp loopback), and prints the difference
-divided by the count: the instructions the zmtrio process spends per message (per round trip
-for ``reqrep``), interpreter, trio and Rust core included, start-up excluded.
+(libzmq) peer in a plain process: after a warm-up of 1,000 messages it marks the start and
+the end of ``--count`` more (default 20,000, 64 bytes each, over tcp loopback; the sender's
+end mark comes once its lingering close has written them all) with a call to
+``os.getppid``, before which callgrind dumps its counters (``--dump-before``). The
+instructions between the two marks divided by the count are what the zmtrio process spends
+per message (per round trip for ``reqrep``): interpreter, trio and Rust core included,
+start-up excluded.
 
     .venv/bin/python benches/callgrind.py                  # this checkout's build
     .venv/bin/python benches/callgrind.py --python /tmp/base/.venv/bin/python  # another one
 
-Needs valgrind and pyzmq (the ``bench`` extra).
+Needs valgrind, pyzmq (the ``bench`` extra) and CPython 3.11's symbol names.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -25,6 +29,8 @@ from pathlib import Path
 SIDES = ("send", "recv", "reqrep")
 WARMUP = 1000
 SIZE = 64
+#: The C function behind ``os.getppid`` in CPython 3.11: callgrind dumps before each call.
+MARK_FUNCTION = "os_getppid"
 
 
 # ---------------------------------------------------------------- the measured processes
@@ -35,27 +41,40 @@ def _zmtrio_side(side: str, endpoint: str, count: int) -> None:
     import zmtrio
 
     payload = b"x" * SIZE
-    total = WARMUP + count
 
     async def main() -> None:
         async with zmtrio.Context() as ctx:
             if side == "send":
-                async with ctx.socket(zmtrio.PUSH) as push:
-                    push.linger = -1
-                    await push.connect(endpoint)
-                    for _ in range(total):
-                        await push.send(payload)
+                push = ctx.socket(zmtrio.PUSH)
+                push.linger = -1
+                await push.connect(endpoint)
+                for _ in range(WARMUP):
+                    await push.send(payload)
+                os.getppid()  # start mark
+                for _ in range(count):
+                    await push.send(payload)
+                await push.aclose()  # lingers until all is written
+                os.getppid()  # end mark
             elif side == "recv":
                 async with ctx.socket(zmtrio.PULL) as pull:
                     await pull.connect(endpoint)
-                    for _ in range(total):
+                    for _ in range(WARMUP):
                         await pull.recv()
+                    os.getppid()
+                    for _ in range(count):
+                        await pull.recv()
+                    os.getppid()
             else:
                 async with ctx.socket(zmtrio.REQ) as req:
                     await req.connect(endpoint)
-                    for _ in range(total):
+                    for _ in range(WARMUP):
                         await req.send(payload)
                         await req.recv()
+                    os.getppid()
+                    for _ in range(count):
+                        await req.send(payload)
+                        await req.recv()
+                    os.getppid()
 
     trio.run(main)
 
@@ -86,24 +105,28 @@ def _pyzmq_peer(side: str, count: int, ready: Path) -> None:
 
 
 def _instructions(python: str, side: str, count: int, workdir: Path) -> int:
-    """Instructions callgrind counts in the zmtrio process for one run."""
-    ready = workdir / f"{side}-{count}.endpoint"
+    """Instructions callgrind counts in the zmtrio process between the two marks."""
+    ready = workdir / f"{side}.endpoint"
     ready.unlink(missing_ok=True)
+    out = workdir / f"{side}.out"
+    for old in workdir.glob(f"{side}.out*"):
+        old.unlink()
     script = str(Path(__file__).resolve())
     peer = subprocess.Popen(
         [python, script, "--peer", side, "--count", str(count), "--ready", str(ready)]
     )
     try:
-        for _ in range(600):
+        for _ in range(6000):
             if ready.exists() and ready.read_text():
                 break
             subprocess.run(["sleep", "0.05"], check=True)
         endpoint = ready.read_text()
-        measured = subprocess.run(
+        subprocess.run(
             [
                 "valgrind",
                 "--tool=callgrind",
-                f"--callgrind-out-file={workdir / f'{side}-{count}.out'}",
+                f"--dump-before={MARK_FUNCTION}",
+                f"--callgrind-out-file={out}",
                 python,
                 script,
                 "--zmtrio",
@@ -115,15 +138,19 @@ def _instructions(python: str, side: str, count: int, workdir: Path) -> int:
             ],
             capture_output=True,
             text=True,
-            timeout=1200,
+            timeout=3600,
             check=True,
         )
-        peer.wait(timeout=120)
+        peer.wait(timeout=600)
     finally:
         peer.kill()
-    match = re.search(r"Collected : (\d+)", measured.stderr)
+    # Dump 1 ends at the start mark, dump 2 at the end mark: dump 2 is the measured part.
+    measured = Path(f"{out}.2")
+    if not measured.exists():
+        raise SystemExit(f"callgrind wrote no dump at the end mark ({measured})")
+    match = re.search(r"^summary: (\d+)$", measured.read_text(), re.MULTILINE)
     if match is None:
-        raise SystemExit(f"no callgrind total in:\n{measured.stderr}")
+        raise SystemExit(f"no summary line in {measured}")
     return int(match.group(1))
 
 
@@ -147,12 +174,11 @@ def main() -> None:
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     for side in args.side or SIDES:
-        base = _instructions(args.python, side, 0, workdir)
-        full = _instructions(args.python, side, args.count, workdir)
+        total = _instructions(args.python, side, args.count, workdir)
         unit = "round trip" if side == "reqrep" else "message"
         print(
-            f"{side:7} {(full - base) / args.count:10,.0f} instructions per {unit} "
-            f"({full:,} - {base:,} warm-up only, over {args.count:,})",
+            f"{side:7} {total / args.count:10,.0f} instructions per {unit} "
+            f"({total:,} over {args.count:,})",
             flush=True,
         )
 
