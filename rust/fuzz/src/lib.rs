@@ -14,6 +14,7 @@
 //! (`rust/tests/corpus.rs` includes this file), so CI runs every corpus input without nightly.
 
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use _core::mechanism::{local_metadata, Null};
 use _core::wire::command::{Command, Metadata};
@@ -275,7 +276,7 @@ fn run_connection(make: impl Fn() -> Connection, pieces: &[&[u8]]) -> (Recorder,
     let mut arrived = 0;
     for piece in pieces {
         arrived += piece.len();
-        let fed = conn.feed(piece, &mut got);
+        let fed = conn.feed(piece, Duration::ZERO, &mut got);
         assert!(conn.buffered_capacity() <= 2 * (arrived + MAX_RESERVE_AHEAD) + GREETING_LEN);
         let _ = conn.bytes_wanted();
         if conn.is_closed() || fed.is_err() {
@@ -285,9 +286,12 @@ fn run_connection(make: impl Fn() -> Connection, pieces: &[&[u8]]) -> (Recorder,
         written.extend(take_output(&mut conn, &[b"m", b""]));
     }
     if !conn.is_closed() {
-        assert_eq!(conn.feed(b"", &mut got), Ok(()));
+        assert_eq!(conn.feed(b"", Duration::ZERO, &mut got), Ok(()));
     } else {
-        assert_eq!(conn.feed(b"x", &mut got), Err(Error::Closed));
+        assert_eq!(
+            conn.feed(b"x", Duration::ZERO, &mut got),
+            Err(Error::Closed)
+        );
     }
     (got, outcome, written)
 }
@@ -325,7 +329,7 @@ pub fn handshake_null(data: &[u8]) {
             .find(|&t| ours.is_compatible_with(t) && t.is_compatible_with(ours));
         if let Some(peer_type) = peer_type {
             let mut peer = Connection::new(peer_type, b"", None);
-            peer.feed(&written, &mut Recorder::default())
+            peer.feed(&written, Duration::ZERO, &mut Recorder::default())
                 .expect("our own output decodes at a correct peer");
         }
     }
