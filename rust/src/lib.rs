@@ -12,6 +12,7 @@
 //!  mechanism/                  NULL handshake (PLAIN, CURVE to come), peer metadata
 //!  wire/                       greeting, frames, commands, Z85: byte codecs
 //!  pipe.rs, socket_type.rs     message queues; socket types and who may talk to whom
+//!  ring.rs                     lock-free SPSC ring: inproc pipes between two threads
 //!  error.rs                    errors by fault, with libzmq's protocol error codes
 //! ```
 //!
@@ -25,7 +26,7 @@
 //! by libzmq's behaviour where the two differ.
 
 #![warn(missing_docs)]
-#![cfg_attr(not(feature = "python"), forbid(unsafe_code))]
+#![cfg_attr(not(feature = "python"), deny(unsafe_code))]
 
 pub mod assembly;
 pub mod batch;
@@ -33,6 +34,7 @@ pub mod connection;
 pub mod error;
 pub mod mechanism;
 pub mod pipe;
+pub mod ring;
 pub mod socket_type;
 pub mod timers;
 pub mod wire;
