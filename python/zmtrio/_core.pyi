@@ -8,6 +8,7 @@ A message is always a ``list[bytes]`` (one entry per frame); the trio layer conv
 bytes-like objects before they reach a pipe.
 """
 
+from collections.abc import Callable
 from typing import Any, Final, final
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "Connection",
     "Pipe",
     "ProtocolError",
+    "RingConsumer",
+    "RingProducer",
+    "ring",
     "z85_decode",
     "z85_encode",
 ]
@@ -81,6 +85,71 @@ class Pipe:
         """Whether ``try_push`` would refuse now."""
     def clear(self) -> int:
         """Drop everything queued; return how many messages were dropped."""
+
+@final
+class RingProducer:
+    """The pushing end of a lock-free ring between two threads (``rust/src/ring.rs``), used
+    only from the producer's thread. It has the producer's half of :class:`Pipe`'s methods;
+    ``wake_consumer`` (given to :func:`ring`) is called after a push the waiting consumer
+    must hear of: once per burst, never per message."""
+
+    @property
+    def hwm(self) -> int:
+        """The limit ``try_push`` keeps to (0: none)."""
+    @property
+    def wakes(self) -> int:
+        """How many times this end called ``wake_consumer``."""
+    @property
+    def consumer_closed(self) -> bool:
+        """Whether the consumer closed its end (pushes then stay here, unread)."""
+    def __len__(self) -> int: ...
+    def full(self) -> bool:
+        """Whether ``try_push`` would refuse now (then the producer waits for a wake)."""
+    def try_push(self, msg: list[bytes]) -> int:
+        """Queue ``msg`` unless at the limit; -1 if so, else the new length."""
+    def push(self, msg: list[bytes]) -> int:
+        """Queue ``msg`` past the limit; return the new length."""
+    def push_many(self, msgs: list[list[bytes]], limit: int) -> int:
+        """Queue messages from the front of ``msgs`` while below the limit and fewer than
+        ``limit`` were taken, publishing them at once; return how many were queued."""
+    def flush(self) -> int:
+        """Move messages that waited for room into the ring; return how many still wait.
+        Call when woken for room."""
+    def close(self) -> None:
+        """Close this end: the consumer takes what was pushed, then sees the end. Drops the
+        wake callable."""
+
+@final
+class RingConsumer:
+    """The popping end of a lock-free ring between two threads, used only from the
+    consumer's thread: the consumer's half of :class:`Pipe`'s methods. ``wake_producer`` is
+    called after a pop that drained the ring to its low-water mark while the producer waited
+    for room."""
+
+    @property
+    def wakes(self) -> int:
+        """How many times this end called ``wake_producer``."""
+    @property
+    def finished(self) -> bool:
+        """Whether the producer closed its end and everything it pushed was taken."""
+    def __len__(self) -> int: ...
+    def pop(self) -> list[bytes] | None:
+        """Take the oldest message, or ``None`` when empty (the next push then wakes us)."""
+    def pop_many(self, max_messages: int) -> list[list[bytes]]:
+        """Take up to ``max_messages`` of the oldest messages (possibly none)."""
+    def clear(self) -> int:
+        """Drop everything queued; return how many messages were dropped."""
+    def close(self) -> None:
+        """Close this end, dropping what is queued and the wake callable."""
+
+def ring(
+    capacity: int,
+    limit: int,
+    wake_consumer: Callable[[], object],
+    wake_producer: Callable[[], object],
+) -> tuple[RingProducer, RingConsumer]:
+    """A ring taking ``limit`` messages through ``try_push`` (0: no limit; then ``capacity``
+    slots and a spill beyond them), waking the producer at ``(limit + 1) // 2``."""
 
 @final
 class Connection:

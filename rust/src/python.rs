@@ -15,6 +15,7 @@ use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::{PyTraverseError, PyVisit};
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use crate::batch::{take_batch, MessageFrames};
 use crate::connection::{Connection, Event};
 use crate::error::Error;
 use crate::pipe::Pipe;
+use crate::ring::{ring, Consumer, Producer};
 use crate::socket_type::SocketType;
 use crate::timers::{Expired, TimerSettings};
 use crate::wire::z85;
@@ -155,6 +157,235 @@ impl PyPipe {
     fn clear(&mut self) -> usize {
         self.inner.clear()
     }
+}
+
+/// The pushing end of a cross-thread ring (see [`crate::ring`]): the producer loop's side
+/// of an inproc pipe to another thread. Calls `wake_consumer` (a callable that schedules the
+/// wake in the consumer's loop) on the edges the ring reports, after the call is done.
+#[pyclass(name = "RingProducer", module = "zmtrio._core")]
+struct PyRingProducer {
+    inner: Producer<Py<PyAny>>,
+    /// Dropped at `close` (and by the garbage collector's `__clear__`).
+    wake_consumer: Option<Py<PyAny>>,
+    wakes: u64,
+}
+
+impl PyRingProducer {
+    /// Counts and then makes the wake, with this object no longer borrowed (the callable
+    /// may touch it).
+    fn wake(slf: PyRefMut<'_, Self>, wake: bool) -> PyResult<()> {
+        if !wake {
+            return Ok(());
+        }
+        let mut slf = slf;
+        let py = slf.py();
+        let Some(callback) = slf.wake_consumer.as_ref().map(|c| c.clone_ref(py)) else {
+            return Ok(());
+        };
+        slf.wakes += 1;
+        drop(slf);
+        callback.call0(py)?;
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyRingProducer {
+    // The wake callable leads back to this object (through the consumer's loop and the
+    // sockets): visible to the garbage collector, so an unclosed link can be collected.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.wake_consumer)
+    }
+
+    fn __clear__(&mut self) {
+        self.wake_consumer = None;
+    }
+
+    #[getter]
+    fn hwm(&self) -> usize {
+        self.inner.limit()
+    }
+
+    /// Wakes this end has asked of the consumer's loop so far.
+    #[getter]
+    fn wakes(&self) -> u64 {
+        self.wakes
+    }
+
+    #[getter]
+    fn consumer_closed(&self) -> bool {
+        self.inner.is_consumer_closed()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn full(&mut self) -> bool {
+        self.inner.is_full()
+    }
+
+    fn try_push(mut slf: PyRefMut<'_, Self>, msg: Py<PyAny>) -> PyResult<isize> {
+        match slf.inner.try_push(msg) {
+            // A length never exceeds isize::MAX (it counts allocated items).
+            Ok(pushed) => {
+                Self::wake(slf, pushed.wake_consumer)?;
+                Ok(pushed.len as isize)
+            }
+            Err(_) => Ok(-1),
+        }
+    }
+
+    fn push(mut slf: PyRefMut<'_, Self>, msg: Py<PyAny>) -> PyResult<usize> {
+        let pushed = slf.inner.push(msg);
+        Self::wake(slf, pushed.wake_consumer)?;
+        Ok(pushed.len)
+    }
+
+    fn push_many(
+        mut slf: PyRefMut<'_, Self>,
+        msgs: &Bound<'_, PyList>,
+        limit: usize,
+    ) -> PyResult<usize> {
+        let (taken, wake) = slf
+            .inner
+            .push_many(&mut msgs.iter().map(Bound::unbind), limit);
+        Self::wake(slf, wake)?;
+        Ok(taken)
+    }
+
+    fn flush(mut slf: PyRefMut<'_, Self>) -> PyResult<usize> {
+        let wake = slf.inner.flush();
+        let spilled = slf.inner.spilled();
+        Self::wake(slf, wake)?;
+        Ok(spilled)
+    }
+
+    fn close(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
+        let wake = slf.inner.close();
+        let callback = slf.wake_consumer.take();
+        let py = slf.py();
+        drop(slf);
+        match callback {
+            Some(callback) if wake => callback.call0(py).map(drop),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The popping end of a cross-thread ring: the consumer loop's side of an inproc pipe from
+/// another thread. Calls `wake_producer` when the producer waits for room and the ring has
+/// drained to its low-water mark.
+#[pyclass(name = "RingConsumer", module = "zmtrio._core")]
+struct PyRingConsumer {
+    inner: Consumer<Py<PyAny>>,
+    /// Dropped at `close`, as [`PyRingProducer::wake_consumer`].
+    wake_producer: Option<Py<PyAny>>,
+    wakes: u64,
+}
+
+impl PyRingConsumer {
+    /// As [`PyRingProducer::wake`], toward the producer.
+    fn wake(slf: PyRefMut<'_, Self>, wake: bool) -> PyResult<()> {
+        if !wake {
+            return Ok(());
+        }
+        let mut slf = slf;
+        let py = slf.py();
+        let Some(callback) = slf.wake_producer.as_ref().map(|c| c.clone_ref(py)) else {
+            return Ok(());
+        };
+        slf.wakes += 1;
+        drop(slf);
+        callback.call0(py)?;
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyRingConsumer {
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.wake_producer)
+    }
+
+    fn __clear__(&mut self) {
+        self.wake_producer = None;
+    }
+
+    /// Wakes this end has asked of the producer's loop so far.
+    #[getter]
+    fn wakes(&self) -> u64 {
+        self.wakes
+    }
+
+    #[getter]
+    fn finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn pop(mut slf: PyRefMut<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let popped = slf.inner.pop();
+        Self::wake(slf, popped.wake_producer)?;
+        Ok(popped.item)
+    }
+
+    fn pop_many<'py>(
+        mut slf: PyRefMut<'py, Self>,
+        max_messages: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let py = slf.py();
+        let mut taken = Vec::new();
+        let wake = slf.inner.pop_many(max_messages, &mut taken);
+        Self::wake(slf, wake)?;
+        PyList::new(py, taken)
+    }
+
+    fn clear(mut slf: PyRefMut<'_, Self>) -> PyResult<usize> {
+        let mut dropped = Vec::new();
+        let wake = slf.inner.pop_many(usize::MAX, &mut dropped);
+        Self::wake(slf, wake)?;
+        Ok(dropped.len())
+    }
+
+    fn close(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
+        let wake = slf.inner.close();
+        let callback = slf.wake_producer.take();
+        let py = slf.py();
+        drop(slf);
+        match callback {
+            Some(callback) if wake => callback.call0(py).map(drop),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A cross-thread ring of `limit` messages (0: no limit, `capacity` slots then a spill),
+/// as its two ends.
+#[pyfunction]
+#[pyo3(name = "ring")]
+fn py_ring(
+    capacity: usize,
+    limit: usize,
+    wake_consumer: Py<PyAny>,
+    wake_producer: Py<PyAny>,
+) -> (PyRingProducer, PyRingConsumer) {
+    let (producer, consumer) = ring(capacity, limit);
+    (
+        PyRingProducer {
+            inner: producer,
+            wake_consumer: Some(wake_consumer),
+            wakes: 0,
+        },
+        PyRingConsumer {
+            inner: consumer,
+            wake_producer: Some(wake_producer),
+            wakes: 0,
+        },
+    )
 }
 
 /// One ZMTP connection (see [`Connection`]).
@@ -396,6 +627,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPipe>()?;
     m.add_class::<PyConnection>()?;
     m.add("READ_SIZE", crate::connection::READ_SIZE)?;
+    m.add_class::<PyRingProducer>()?;
+    m.add_class::<PyRingConsumer>()?;
+    m.add_function(wrap_pyfunction!(py_ring, m)?)?;
     m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
     m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
     for (name, value) in [

@@ -111,7 +111,7 @@ impl<T> Drop for Shared<T> {
 /// What a push did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pushed {
-    /// Items queued now, spill included (0: the consumer is gone and the item was dropped).
+    /// Items queued now, spill included.
     pub len: usize,
     /// The consumer was waiting for this item: wake it.
     pub wake_consumer: bool,
@@ -203,7 +203,8 @@ impl<T> Producer<T> {
         self.limit
     }
 
-    /// Whether the consumer closed its end (pushes are dropped from then on).
+    /// Whether the consumer closed its end. Pushes then stay in the spill, where nobody
+    /// reads them, up to the limit: as a pipe to a socket that closed.
     pub fn is_consumer_closed(&self) -> bool {
         self.shared.head.0.load(Ordering::Acquire) & CLOSED != 0
     }
@@ -215,9 +216,9 @@ impl<T> Producer<T> {
             return false;
         }
         let head = self.shared.head.0.fetch_or(PARKED, Ordering::AcqRel);
-        // Room that appeared while parking (or a closed consumer) needs no wait; the flag
-        // stays and costs at most one spurious wake.
-        head & CLOSED == 0 && distance(head, self.tail) + self.spill.len() >= self.limit
+        // Room that appeared while parking needs no wait; the flag stays and costs at
+        // most one spurious wake.
+        distance(head, self.tail) + self.spill.len() >= self.limit
     }
 
     /// Queues `item` unless the ring is at its limit (then hands it back and parks).
@@ -231,13 +232,10 @@ impl<T> Producer<T> {
     /// Queues `item` past the limit (into the spill if the ring itself is full).
     pub fn push(&mut self, item: T) -> Pushed {
         let head = self.shared.head.0.load(Ordering::Acquire);
-        if head & CLOSED != 0 {
-            return Pushed {
-                len: 0,
-                wake_consumer: false,
-            };
-        }
-        if self.spill.is_empty() && distance(head, self.tail) <= self.shared.mask {
+        if self.spill.is_empty()
+            && head & CLOSED == 0
+            && distance(head, self.tail) <= self.shared.mask
+        {
             self.write(item);
             let wake_consumer = self.publish();
             return Pushed {
@@ -258,9 +256,6 @@ impl<T> Producer<T> {
     /// stay in the iterator; if any are left, the producer is parked.
     pub fn push_many(&mut self, items: &mut impl Iterator<Item = T>, max: usize) -> (usize, bool) {
         let head = self.shared.head.0.load(Ordering::Acquire);
-        if head & CLOSED != 0 {
-            return (items.take(max).count(), false);
-        }
         let queued = distance(head, self.tail) + self.spill.len();
         let room = if self.limit == 0 {
             usize::MAX
@@ -270,7 +265,10 @@ impl<T> Producer<T> {
         let mut taken = 0;
         let mut wake_consumer = false;
         for item in items.by_ref().take(max.min(room)) {
-            if self.spill.is_empty() && distance(head, self.tail) <= self.shared.mask {
+            if self.spill.is_empty()
+                && head & CLOSED == 0
+                && distance(head, self.tail) <= self.shared.mask
+            {
                 self.write(item);
             } else {
                 self.spill.push_back(item);
@@ -294,7 +292,6 @@ impl<T> Producer<T> {
         }
         let head = self.shared.head.0.load(Ordering::Acquire);
         if head & CLOSED != 0 {
-            self.spill.clear();
             return false;
         }
         let room = self.shared.mask + 1 - distance(head, self.tail);
@@ -306,7 +303,7 @@ impl<T> Producer<T> {
         let wake_consumer = moved > 0 && self.publish();
         if !self.spill.is_empty() {
             let head = self.shared.head.0.fetch_or(PARKED, Ordering::AcqRel);
-            if distance(head, self.tail) <= self.shared.mask {
+            if head & CLOSED == 0 && distance(head, self.tail) <= self.shared.mask {
                 // Room appeared while parking: take it now rather than wait for a wake.
                 return self.flush() | wake_consumer;
             }
@@ -393,8 +390,8 @@ impl<T> Consumer<T> {
         self.release(count)
     }
 
-    /// Closes this end and drops what is queued; the producer's pushes are dropped from
-    /// then on. Returns whether to wake the producer (it was waiting for room).
+    /// Closes this end and drops what is queued; the producer's pushes stay in its spill
+    /// from then on. Returns whether to wake the producer (it was waiting for room).
     pub fn close(&mut self) -> bool {
         let head = self.shared.head.0.fetch_or(CLOSED, Ordering::AcqRel);
         loop {
@@ -557,8 +554,14 @@ mod tests {
         assert!(producer.try_push(item.clone()).is_err());
         assert!(consumer.close(), "producer was parked on the full ring");
         assert!(producer.is_consumer_closed());
-        assert_eq!(producer.push(item.clone()).len, 0);
-        assert_eq!(std::sync::Arc::strong_count(&item), 1, "dropped, not kept");
+        assert!(
+            producer.is_full(),
+            "nobody reads: full until the producer closes"
+        );
+        assert_eq!(producer.push(item.clone()).len, 2);
+        assert!(!producer.flush());
+        producer.close();
+        assert_eq!(std::sync::Arc::strong_count(&item), 1, "every copy dropped");
     }
 
     #[test]
