@@ -138,6 +138,13 @@ class Req(Dealer):
             id_frame: bytes | None = request_id_frame(request_id)
         else:
             id_frame = None
+        # As libzmq: drop whatever is already queued, so a stray or late reply (to a
+        # relaxed earlier request) is never taken for this request's. Before the request
+        # is queued (libzmq drains before its last frame is sent): a peer in another
+        # thread may answer it at once, and that answer must stay.
+        recv = self._queue.recv
+        while recv() is not None:
+            pass
         peer = self._balance.send(request(msg, id_frame))
         if peer is None:
             return False
@@ -146,11 +153,6 @@ class Req(Dealer):
         self._expected_id = id_frame
         self._reply_peer = peer
         self._receiving_reply = True
-        # As libzmq: drop whatever is already queued, so a stray or late reply (to a
-        # relaxed earlier request) is never taken for this request's.
-        recv = self._queue.recv
-        while recv() is not None:
-            pass
         return True
 
     def _recv(self) -> Message | None:
