@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import final
 
@@ -11,6 +14,7 @@ import trio
 from ._constants import ETERM
 from ._errors import ZMQError
 from ._socket import Socket
+from ._threads import Loop, current_thread, wrong_thread
 from ._transport._inproc import InprocRegistry
 
 __all__ = ["Context"]
@@ -27,6 +31,17 @@ class Context:
         async with zmtrio.Context() as ctx:
             sock = ctx.socket(zmtrio.PUSH)
             ...
+
+    One context serves every thread: a trio loop in another thread makes its sockets
+    inside ``async with ctx.attach():``, and inproc joins sockets of any loops::
+
+        def worker(ctx: zmtrio.Context) -> None:
+            async def main() -> None:
+                async with ctx.attach(), ctx.socket(zmtrio.PUSH) as push:
+                    await push.connect("inproc://results")
+                    await push.send(b"done")
+
+            trio.run(main)
     """
 
     def __init__(self) -> None:
@@ -35,6 +50,11 @@ class Context:
         self._sockets: set[Socket] = set()
         self._inproc = InprocRegistry()
         self._closed = False
+        #: The loops using the context, by thread: the owner's (entered), attached ones.
+        self._loops: dict[int, tuple[Loop, trio.Nursery]] = {}
+        self._owner: int | None = None
+        #: Guards ``_sockets`` and ``_loops``, which every attached thread changes.
+        self._lock = threading.Lock()
 
     async def __aenter__(self) -> Context:
         if self._nursery_cm is not None or self._closed:
@@ -42,6 +62,9 @@ class Context:
         manager = trio.open_nursery()
         self._nursery_cm = manager
         self._nursery = await manager.__aenter__()
+        loop = Loop()
+        self._owner = loop.thread
+        self._loops[loop.thread] = (loop, self._nursery)
         return self
 
     async def __aexit__(
@@ -68,39 +91,94 @@ class Context:
         return self._closed
 
     def socket(self, socket_type: int) -> Socket:
-        """A new socket of ``socket_type`` (``zmtrio.PUSH``, ...). ``ETERM`` once closed."""
+        """A new socket of ``socket_type`` (``zmtrio.PUSH``, ...), belonging to the calling
+        loop: the context's own, or one inside :meth:`attach`. ``ETERM`` once closed."""
         if self._closed:
             raise ZMQError(ETERM)
+        if self._owner is not None and current_thread() not in self._loops:
+            raise wrong_thread(self._owner, "context")
         sock = Socket(self, socket_type)
-        self._sockets.add(sock)
+        with self._lock:
+            self._sockets.add(sock)
         return sock
 
+    @asynccontextmanager
+    async def attach(self) -> AsyncIterator[Context]:
+        """Use this context from a trio loop in another thread: inside the block that loop
+        makes sockets with :meth:`socket` and runs their I/O; leaving it closes them
+        (honouring ``LINGER``). Inproc endpoints are shared with every loop::
+
+            async with ctx.attach():
+                pull = ctx.socket(zmtrio.PULL)
+                await pull.connect("inproc://work")
+
+        ``ETERM`` once the context is closed (closing it also closes the attached loops'
+        sockets); ``EINVAL`` before the context is entered, or from a loop already using it.
+        """
+        if self._closed:
+            raise ZMQError(ETERM)
+        if self._owner is None:
+            raise ZMQError(errno.EINVAL, "enter the Context in its own loop before attach()")
+        loop = Loop()
+        if loop.thread in self._loops:
+            raise ZMQError(errno.EINVAL, "this thread's loop already uses this Context")
+        async with trio.open_nursery() as nursery:
+            with self._lock:
+                self._loops[loop.thread] = (loop, nursery)
+            try:
+                yield self
+                async with trio.open_nursery() as closing:
+                    for sock in self._sockets_of(loop.thread):
+                        closing.start_soon(sock.aclose)
+            finally:
+                for sock in self._sockets_of(loop.thread):
+                    sock.close()
+                with self._lock:
+                    del self._loops[loop.thread]
+
     async def aclose(self) -> None:
-        """Close every socket (lingering as each one's LINGER says); idempotent."""
+        """Close every socket (lingering as each one's LINGER says); idempotent. Sockets of
+        attached loops are closed in their own loops, without waiting for them."""
         if self._closed:
             await trio.lowlevel.checkpoint()
             return
         self._closed = True
         try:
             async with trio.open_nursery() as nursery:
-                for sock in list(self._sockets):
+                for sock in self._sockets_of(current_thread()):
                     nursery.start_soon(sock.aclose)
         finally:
             self._close_now()
 
+    def _sockets_of(self, thread: int) -> list[Socket]:
+        with self._lock:
+            return [sock for sock in self._sockets if sock._thread == thread]
+
     def _close_now(self) -> None:
         self._closed = True
-        for sock in list(self._sockets):
-            sock.close()
+        with self._lock:
+            sockets = list(self._sockets)
+            loops = dict(self._loops)
+        here = current_thread()
+        for sock in sockets:
+            if sock._thread == here:
+                sock.close()
+            elif sock._thread in loops:
+                loops[sock._thread][0].call_soon(sock.close)
 
     def _forget(self, sock: Socket) -> None:
-        self._sockets.discard(sock)
+        with self._lock:
+            self._sockets.discard(sock)
 
     def _nursery_for(self, sock: Socket) -> trio.Nursery:
+        entry = self._loops.get(sock._thread)
+        if entry is not None:
+            return entry[1]
         if self._nursery is None:
             raise ZMQError(
                 errno.EINVAL,
                 "enter the Context first (`async with zmtrio.Context() as ctx:`): "
                 "its nursery runs the socket's I/O",
             )
-        return self._nursery
+        # Made in a thread whose loop has left attach() (or never entered it).
+        raise wrong_thread(self._owner or sock._thread, "context")

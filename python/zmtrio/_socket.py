@@ -35,6 +35,7 @@ from ._peer import Peer
 from ._pipe import Pipe
 from ._routing import PATTERNS
 from ._seam import ReaderLease
+from ._threads import current_thread, wrong_thread
 from ._transport import split_endpoint
 from ._transport._inproc import InprocRegistry
 from ._transport._stream import Listener, accept_loop, connect_loop, listen, opener
@@ -150,6 +151,8 @@ class Socket:
         if pattern is None:
             raise ZMQError(ENOTSUP, f"{self._type.name} sockets are not implemented yet")
         self._context = context
+        #: The thread whose trio loop owns the socket: the only one that may use it.
+        self._thread = current_thread()
         self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
         self._options[SocketOption.TYPE] = int(self._type)
         if self._type in (SocketType.SUB, SocketType.XSUB):
@@ -214,6 +217,8 @@ class Socket:
     def close(self, linger: int | None = None) -> None:
         """Close at once, dropping unsent messages (``linger`` is accepted for pyzmq
         compatibility; only 0 is possible without awaiting, use :meth:`aclose` to linger)."""
+        if current_thread() != self._thread:
+            raise wrong_thread(self._thread)
         if self._torn_down:
             return
         self._mark_closed()
@@ -222,6 +227,8 @@ class Socket:
     async def aclose(self) -> None:
         """Close, first waiting up to ``LINGER`` ms (-1: forever) for queued messages to be
         written to connected peers. Calls blocked in the socket raise at once."""
+        if current_thread() != self._thread:
+            raise wrong_thread(self._thread)
         if self._closed:
             await checkpoint()
             return
@@ -284,6 +291,8 @@ class Socket:
         return scope
 
     def _check_open(self) -> None:
+        if current_thread() != self._thread:
+            raise wrong_thread(self._thread)
         if self._closed:
             raise trio.ClosedResourceError("the socket is closed")
 
@@ -539,8 +548,8 @@ class Socket:
     async def _send_message(self, message: list[bytes], flags: int) -> None:
         # hot path: a send that can complete checks for cancellation and returns, yielding
         # to the scheduler only every _FAIRNESS_BATCH calls (see DESIGN.md, speed rules).
-        if self._closed:
-            raise trio.ClosedResourceError("the socket is closed")
+        if self._closed or current_thread() != self._thread:
+            self._check_open()
         await checkpoint_if_cancelled()
         if self._pattern.send(message):
             self._calls += 1
@@ -656,8 +665,8 @@ class Socket:
 
     async def _recv_message(self, flags: int) -> list[bytes]:
         # hot path: like _send_message, yield only when waiting or every _FAIRNESS_BATCH.
-        if self._closed:
-            raise trio.ClosedResourceError("the socket is closed")
+        if self._closed or current_thread() != self._thread:
+            self._check_open()
         await checkpoint_if_cancelled()
         message = self._pattern.recv()
         if message is not None:

@@ -1,0 +1,447 @@
+"""One context across threads: sockets of trio loops in different threads, joined over
+inproc by the lock-free ring (``_threads``, ``_transport/_inproc_threads``,
+``rust/src/ring.rs``).
+
+Each test runs a second trio loop in a thread (``Worker``), bounded by its own deadline and
+joined with a timeout; a failure in the worker fails the test.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import trio
+import zmtrio
+from conftest import TEST_TIMEOUT, wait_until
+from zmtrio import ZMQError
+
+
+class Worker:
+    """A thread running its own trio loop on ``fn(*args)``; ``join`` returns its result or
+    raises what it raised."""
+
+    def __init__(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self.thread.start()
+
+    def _run(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
+        async def bounded() -> Any:
+            with trio.fail_after(TEST_TIMEOUT):
+                return await fn(*args)
+
+        try:
+            self.result = trio.run(bounded)
+        except BaseException as exc:
+            self.error = exc
+
+    async def join(self) -> Any:
+        await trio.to_thread.run_sync(self.thread.join, TEST_TIMEOUT, abandon_on_cancel=True)
+        assert not self.thread.is_alive(), "the worker's loop did not finish"
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+async def _attached(ctx: zmtrio.Context, body: Callable[[zmtrio.Context], Awaitable[Any]]) -> Any:
+    async with ctx.attach():
+        return await body(ctx)
+
+
+def in_worker(ctx: zmtrio.Context, body: Callable[[zmtrio.Context], Awaitable[Any]]) -> Worker:
+    """Run ``body(ctx)`` in a new thread's trio loop attached to ``ctx``."""
+    return Worker(_attached, ctx, body)
+
+
+# ---------------------------------------------------------------- patterns across loops
+
+
+@pytest.mark.parametrize("worker_binds", [False, True], ids=["main-binds", "worker-binds"])
+@pytest.mark.parametrize("connect_first", [False, True], ids=["bind-first", "connect-first"])
+async def test_push_pull_in_order_across_loops(
+    ctx: zmtrio.Context, worker_binds: bool, connect_first: bool
+) -> None:
+    count = 5000
+    endpoint = f"inproc://pipeline-{worker_binds}-{connect_first}"
+    bound = trio.Event()
+    worker_bound = threading.Event()
+
+    async def sender(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.PUSH) as push:
+            if worker_binds:
+                await push.bind(endpoint)
+                worker_bound.set()
+            else:
+                await push.connect(endpoint)
+            for number in range(count):
+                await push.send(number.to_bytes(4, "big"))
+
+    async with ctx.socket(zmtrio.PULL) as pull:
+        if not worker_binds and not connect_first:
+            await pull.bind(endpoint)
+        if worker_binds and connect_first:
+            await pull.connect(endpoint)
+        worker = in_worker(ctx, sender)
+        if worker_binds and not connect_first:
+            await trio.to_thread.run_sync(worker_bound.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+            await pull.connect(endpoint)
+        if not worker_binds and connect_first:
+            await pull.bind(endpoint)
+        bound.set()
+        received = [int.from_bytes(await pull.recv(), "big") for _ in range(count)]
+        assert received == list(range(count))
+        await worker.join()
+
+
+async def test_req_rep_round_trips_across_loops(ctx: zmtrio.Context) -> None:
+    async def server(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.REP) as rep:
+            await rep.bind("inproc://rep")
+            for _ in range(50):
+                request = await rep.recv()
+                await rep.send(request.upper())
+
+    worker = in_worker(ctx, server)
+    async with ctx.socket(zmtrio.REQ) as req:
+        await req.connect("inproc://rep")
+        for index in range(50):
+            await req.send(b"hello %d" % index)
+            assert await req.recv() == b"HELLO %d" % index
+    await worker.join()
+
+
+async def test_dealer_router_routing_ids_across_loops(ctx: zmtrio.Context) -> None:
+    async def client(ctx: zmtrio.Context) -> list[bytes]:
+        async with ctx.socket(zmtrio.DEALER) as dealer:
+            dealer.routing_id = b"worker-7"
+            await dealer.connect("inproc://router")
+            await dealer.send_multipart([b"ping"])
+            return await dealer.recv_multipart()
+
+    async with ctx.socket(zmtrio.ROUTER) as router:
+        await router.bind("inproc://router")
+        worker = in_worker(ctx, client)
+        routing_id, body = await router.recv_multipart()
+        assert (routing_id, body) == (b"worker-7", b"ping")
+        await router.send_multipart([routing_id, b"pong"])
+        assert await worker.join() == [b"pong"]
+
+
+async def test_pair_refuses_a_second_peer_from_another_loop(ctx: zmtrio.Context) -> None:
+    async def second(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.PAIR) as pair:
+            pair.sndtimeo = 200
+            await pair.connect("inproc://pair")
+            # The first peer holds the PAIR: this one's messages go nowhere.
+            await pair.send(b"ignored")
+
+    async with ctx.socket(zmtrio.PAIR) as bound, ctx.socket(zmtrio.PAIR) as first:
+        await bound.bind("inproc://pair")
+        await first.connect("inproc://pair")
+        await in_worker(ctx, second).join()
+        await first.send(b"from the first")
+        assert await bound.recv() == b"from the first"
+        await bound.send(b"back")
+        assert await first.recv() == b"back"
+        assert bound.statistics().peers == 1
+
+
+async def test_pub_sub_subscriptions_cross_loops(ctx: zmtrio.Context) -> None:
+    subscribed = threading.Event()
+
+    async def subscriber(ctx: zmtrio.Context) -> list[bytes]:
+        async with ctx.socket(zmtrio.SUB) as sub:
+            sub.subscribe(b"keep")
+            await sub.connect("inproc://pub")
+            subscribed.set()
+            return [await sub.recv() for _ in range(3)]
+
+    async with ctx.socket(zmtrio.XPUB) as pub:
+        await pub.bind("inproc://pub")
+        worker = in_worker(ctx, subscriber)
+        # XPUB hands the subscription over: it crossed the ring toward this loop.
+        assert await pub.recv() == b"\x01keep"
+        for index in range(3):
+            await pub.send(b"drop %d" % index)
+            await pub.send(b"keep %d" % index)
+        assert await worker.join() == [b"keep 0", b"keep 1", b"keep 2"]
+
+
+async def test_high_water_mark_is_sndhwm_plus_rcvhwm(ctx: zmtrio.Context) -> None:
+    release = threading.Event()
+
+    async def stalled_receiver(ctx: zmtrio.Context) -> int:
+        async with ctx.socket(zmtrio.PULL) as pull:
+            pull.rcvhwm = 7
+            await pull.bind("inproc://hwm")
+            await trio.to_thread.run_sync(release.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+            received = 0
+            with trio.move_on_after(0.5):
+                while True:
+                    await pull.recv()
+                    received += 1
+            return received
+
+    worker = in_worker(ctx, stalled_receiver)
+    async with ctx.socket(zmtrio.PUSH) as push:
+        push.sndhwm = 5
+        await wait_for_bind(push, "inproc://hwm")
+        queued = 0
+        while True:
+            try:
+                push.send_nowait(b"x")
+            except zmtrio.Again:
+                break
+            queued += 1
+        assert queued == 5 + 7
+        release.set()
+        assert await worker.join() == queued
+
+
+# ---------------------------------------------------------------- closing and cancelling
+
+
+async def test_sender_closing_mid_stream_loses_nothing_it_queued(ctx: zmtrio.Context) -> None:
+    async def sender(ctx: zmtrio.Context) -> None:
+        push = ctx.socket(zmtrio.PUSH)
+        await push.connect("inproc://drain")
+        for number in range(300):
+            await push.send(number.to_bytes(2, "big"))
+        push.close()  # at once, with messages still in the ring
+
+    async with ctx.socket(zmtrio.PULL) as pull:
+        await pull.bind("inproc://drain")
+        await in_worker(ctx, sender).join()
+        received = [int.from_bytes(await pull.recv(), "big") for _ in range(300)]
+        assert received == list(range(300))
+        await wait_until(lambda: pull.statistics().peers == 0)
+        assert await pull.poll(zmtrio.POLLIN, timeout=0) == 0
+
+
+async def test_receiver_closing_mid_stream_leaves_the_sender_working(
+    ctx: zmtrio.Context,
+) -> None:
+    async def receiver(ctx: zmtrio.Context) -> int:
+        async with ctx.socket(zmtrio.PULL) as pull:
+            await pull.bind("inproc://gone")
+            for _ in range(10):
+                await pull.recv()
+        return 10
+
+    async with ctx.socket(zmtrio.PUSH) as push, ctx.socket(zmtrio.PULL) as other:
+        push.sndhwm = 20
+        await other.bind("inproc://still-here")
+        worker = in_worker(ctx, receiver)
+        await wait_for_bind(push, "inproc://gone")
+        for number in range(10):
+            await push.send(b"%d" % number)
+        assert await worker.join() == 10
+        # The closed receiver's peer is dropped (the bind side went away: no reconnect for
+        # a bound inproc name), and the socket goes on with its other peer.
+        await push.connect("inproc://still-here")
+        await push.send(b"after")
+        with trio.fail_after(5):
+            while (message := await other.recv()) != b"after":
+                pass
+        assert message == b"after"
+
+
+async def wait_for_bind(sock: zmtrio.Socket, endpoint: str) -> None:
+    """Connect once ``endpoint`` is bound (the other loop binds it), with IMMEDIATE on so
+    the link exists only once joined."""
+    sock.immediate = 1
+    await sock.connect(endpoint)
+    await wait_until(lambda: sock.statistics().peers >= 1)
+
+
+async def test_a_loop_exiting_with_messages_queued_toward_it(ctx: zmtrio.Context) -> None:
+    got_one = threading.Event()
+
+    async def short_lived(ctx: zmtrio.Context) -> bytes:
+        pull = ctx.socket(zmtrio.PULL)
+        await pull.connect("inproc://exiting")
+        message = await pull.recv()
+        got_one.set()
+        return message  # attach() closes the PULL; then the loop ends
+
+    async with ctx.socket(zmtrio.PUSH) as push:
+        push.immediate = 1
+        await push.bind("inproc://exiting")
+        worker = in_worker(ctx, short_lived)
+        await wait_until(lambda: push.statistics().peers == 1)
+        await push.send(b"first")
+        for _ in range(200):
+            push.send_nowait(b"queued toward a loop about to exit")
+        assert await worker.join() == b"first"
+        assert got_one.is_set()
+        await wait_until(lambda: push.statistics().peers == 0)
+        with pytest.raises(zmtrio.Again):
+            push.send_nowait(b"nobody left")
+
+
+async def test_cancellation_in_both_loops(ctx: zmtrio.Context) -> None:
+    go_on = threading.Event()
+    cancelled = threading.Event()
+
+    async def receiver(ctx: zmtrio.Context) -> list[bytes]:
+        async with ctx.socket(zmtrio.PULL) as pull:
+            pull.rcvhwm = 1
+            await pull.bind("inproc://cancel")
+            with trio.move_on_after(0.05) as scope:
+                await pull.recv()  # nothing sent yet: cancelled while waiting
+            assert scope.cancelled_caught
+            cancelled.set()
+            await trio.to_thread.run_sync(go_on.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+            return [await pull.recv() for _ in range(3)]
+
+    worker = in_worker(ctx, receiver)
+    await trio.to_thread.run_sync(cancelled.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+    async with ctx.socket(zmtrio.PUSH) as push:
+        push.sndhwm = 1
+        await wait_for_bind(push, "inproc://cancel")
+        await push.send(b"one")
+        await push.send(b"two")
+        # The pipe (SNDHWM 1 + RCVHWM 1) is full: this send waits, and is cancelled.
+        with trio.move_on_after(0.05) as scope:
+            await push.send(b"cancelled")
+        assert scope.cancelled_caught
+        go_on.set()
+        await push.send(b"three")
+        assert await worker.join() == [b"one", b"two", b"three"]
+
+
+async def test_ten_loops_fan_in_to_one_pull(ctx: zmtrio.Context) -> None:
+    per_thread = 500
+
+    def sender(index: int) -> Callable[[zmtrio.Context], Awaitable[None]]:
+        async def send_all(ctx: zmtrio.Context) -> None:
+            async with ctx.socket(zmtrio.PUSH) as push:
+                await push.connect("inproc://fan-in")
+                for number in range(per_thread):
+                    await push.send_multipart([b"%d" % index, b"%d" % number])
+
+        return send_all
+
+    async with ctx.socket(zmtrio.PULL) as pull:
+        await pull.bind("inproc://fan-in")
+        workers = [in_worker(ctx, sender(index)) for index in range(10)]
+        seen: dict[int, list[int]] = {index: [] for index in range(10)}
+        for _ in range(10 * per_thread):
+            index, number = await pull.recv_multipart()
+            seen[int(index)].append(int(number))
+        for worker in workers:
+            await worker.join()
+    assert all(numbers == list(range(per_thread)) for numbers in seen.values())
+
+
+# ---------------------------------------------------------------- wakes
+
+
+async def test_a_burst_wakes_the_other_loop_once(ctx: zmtrio.Context) -> None:
+    from zmtrio._transport._inproc_threads import cross_thread_wakes
+
+    sent = threading.Event()
+
+    async def receiver(ctx: zmtrio.Context) -> tuple[int, int]:
+        async with ctx.socket(zmtrio.PULL) as pull:
+            await pull.bind("inproc://burst")
+            await trio.to_thread.run_sync(sent.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+            batch = await pull.recv_batch(1000)
+            return len(batch), cross_thread_wakes(list(pull._peers))
+
+    worker = in_worker(ctx, receiver)
+    async with ctx.socket(zmtrio.PUSH) as push:
+        await wait_for_bind(push, "inproc://burst")
+        for _ in range(500):
+            await push.send(b"burst")
+        wakes = cross_thread_wakes(list(push._peers))
+        sent.set()
+        received, receiver_wakes = await worker.join()
+    assert received == 500
+    assert wakes == 1, "one wake for the whole burst, toward the receiving loop"
+    assert receiver_wakes == 0, "the sender never waited for room"
+
+
+# ---------------------------------------------------------------- ownership
+
+
+async def test_a_socket_used_from_another_thread_raises_at_once(ctx: zmtrio.Context) -> None:
+    sock = ctx.socket(zmtrio.PUSH)
+    errors: list[BaseException] = []
+
+    def plain_thread() -> None:
+        for call in (lambda: sock.send_nowait(b"x"), sock.close, lambda: sock.sndhwm):
+            try:
+                call()
+            except BaseException as exc:
+                errors.append(exc)
+
+    thread = threading.Thread(target=plain_thread)
+    thread.start()
+    await trio.to_thread.run_sync(thread.join, TEST_TIMEOUT, abandon_on_cancel=True)
+    assert [type(error) for error in errors] == [ZMQError] * 3
+    assert all(error.errno == errno.ENOTSUP for error in errors if isinstance(error, ZMQError))
+
+    async def from_other_loop(ctx: zmtrio.Context) -> int:
+        with pytest.raises(ZMQError) as raised:
+            await sock.send(b"x")
+        return raised.value.errno
+
+    assert await in_worker(ctx, from_other_loop).join() == errno.ENOTSUP
+    assert not sock.closed
+    sock.close()
+
+
+async def test_context_rules_for_threads(ctx: zmtrio.Context) -> None:
+    async def without_attach() -> int:
+        with pytest.raises(ZMQError) as raised:
+            ctx.socket(zmtrio.PUSH)
+        return raised.value.errno
+
+    assert await Worker(without_attach).join() == errno.ENOTSUP
+
+    async def attach_twice(ctx: zmtrio.Context) -> int:
+        with pytest.raises(ZMQError) as raised:
+            async with ctx.attach():
+                pass
+        return raised.value.errno
+
+    assert await in_worker(ctx, attach_twice).join() == errno.EINVAL
+    with pytest.raises(ZMQError) as raised:
+        async with ctx.attach():
+            pass
+    assert raised.value.errno == errno.EINVAL, "the owner's loop uses the context already"
+
+    unentered = zmtrio.Context()
+
+    async def attach_unentered() -> int:
+        with pytest.raises(ZMQError) as raised:
+            async with unentered.attach():
+                pass
+        return raised.value.errno
+
+    assert await Worker(attach_unentered).join() == errno.EINVAL
+
+
+async def test_closing_the_context_closes_attached_loops_sockets() -> None:
+    waiting = threading.Event()
+
+    async def blocked_receiver(ctx: zmtrio.Context) -> int:
+        pull = ctx.socket(zmtrio.PULL)
+        await pull.bind("inproc://closing")
+        waiting.set()
+        with pytest.raises(trio.ClosedResourceError):
+            await pull.recv()
+        with pytest.raises(ZMQError) as raised:
+            ctx.socket(zmtrio.PULL)
+        return raised.value.errno
+
+    async with zmtrio.Context() as ctx:
+        worker = in_worker(ctx, blocked_receiver)
+        await trio.to_thread.run_sync(waiting.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+    assert await worker.join() == zmtrio.ETERM
