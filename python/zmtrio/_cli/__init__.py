@@ -41,9 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--workload",
-        choices=["throughput", "latency", "reqrep", "pubsub", *RELIABILITY_WORKLOADS],
+        choices=[
+            "throughput",
+            "latency",
+            "reqrep",
+            "pubsub",
+            "inproc-threads",
+            *RELIABILITY_WORKLOADS,
+        ],
         default="throughput",
         help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB fan-out; "
+        "inproc-threads (PUSH->PULL over inproc between two threads' trio loops); "
         "connections (--count peers on one ROUTER) or soak (--duration s of churn)",
     )
     add_reliability_options(bench)
@@ -96,8 +104,6 @@ def main(argv: list[str] | None = None) -> None:
     elif args.workload in RELIABILITY_WORKLOADS:
         run_reliability_workload(args)
     else:
-        from ._bench import bench
-
         if args.per_message:
             modes = ["zmtrio"]
         elif args.batch is not None:
@@ -112,6 +118,20 @@ def main(argv: list[str] | None = None) -> None:
                 versus = "none"
             else:
                 versus = "pyzmq"
+        if args.workload == "inproc-threads":
+            from ._bench_threads import bench_threads
+
+            bench_threads(
+                size=args.size,
+                count=args.count,
+                batch=args.batch or 1024,
+                modes=modes,
+                versus=versus,
+                out=sys.stdout,
+            )
+            return
+        from ._bench import bench
+
         bench(
             workload=args.workload,
             transport=args.transport,

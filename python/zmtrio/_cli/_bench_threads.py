@@ -1,0 +1,163 @@
+"""``zmtrio bench --workload inproc-threads``: PUSH->PULL over inproc between two threads.
+
+The PULL binds in the main thread's trio loop; the PUSH sends from a second thread running
+its own trio loop (``ctx.attach()``), so every message crosses the lock-free ring between
+the loops. pyzmq does the same with blocking sockets of one ``zmq.Context`` in two threads,
+in the same run. Each zmtrio row also gives the cross-thread wakes per message (both
+directions: the PULL's loop woken for messages, the PUSH's for room), counted by the rings.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import TextIO
+
+import trio
+
+import zmtrio
+
+from .._transport._inproc_threads import cross_thread_wakes
+
+__all__ = ["bench_threads"]
+
+_ENDPOINT = "inproc://zmtrio-bench-threads"
+#: How long a row may take before the run gives up on it (seconds).
+_JOIN_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """One measured implementation and API."""
+
+    library: str
+    api: str
+    seconds: float
+    messages: int
+    wakes: int | None
+
+    @property
+    def rate(self) -> float:
+        """Messages per second, first message to last at the receiver."""
+        return self.messages / self.seconds
+
+
+def _zmtrio_row(count: int, size: int, batch: int) -> ThreadRow:
+    """``batch`` 1: per-message send/recv; more: send_batch/recv_batch of that many."""
+    payload = b"x" * size
+    sender_wakes: list[int] = []
+
+    async def send_all(ctx: zmtrio.Context) -> None:
+        async with ctx.attach():
+            push = ctx.socket(zmtrio.PUSH)
+            await push.connect(_ENDPOINT)
+            if batch == 1:
+                for _ in range(count):
+                    await push.send(payload)
+            else:
+                for start in range(0, count, batch):
+                    await push.send_batch([[payload]] * min(batch, count - start))
+            sender_wakes.append(cross_thread_wakes(list(push._peers)))
+            await push.aclose()
+
+    async def main() -> ThreadRow:
+        async with zmtrio.Context() as ctx:
+            pull = ctx.socket(zmtrio.PULL)
+            await pull.bind(_ENDPOINT)
+            worker = threading.Thread(target=trio.run, args=(send_all, ctx), daemon=True)
+            worker.start()
+            await pull.recv()
+            started = time.perf_counter()
+            peers = list(pull._peers)
+            received = 1
+            while received < count:
+                if batch == 1:
+                    await pull.recv()
+                    received += 1
+                else:
+                    received += len(await pull.recv_batch(batch))
+            seconds = time.perf_counter() - started
+            await trio.to_thread.run_sync(worker.join, _JOIN_TIMEOUT)
+            if worker.is_alive() or not sender_wakes:
+                raise RuntimeError("the sending thread did not finish")
+            wakes = sender_wakes[0] + cross_thread_wakes(peers)
+            await pull.aclose()
+        api = "send/recv" if batch == 1 else f"send_batch/recv_batch {batch}"
+        return ThreadRow("zmtrio", api, seconds, count - 1, wakes)
+
+    return trio.run(main)
+
+
+def _pyzmq_row(count: int, size: int) -> ThreadRow:
+    """Blocking pyzmq sockets of one context in two threads."""
+    import zmq
+
+    payload = b"x" * size
+    context = zmq.Context()
+    try:
+        pull = context.socket(zmq.PULL)
+        pull.bind(_ENDPOINT)
+
+        def send_all() -> None:
+            push = context.socket(zmq.PUSH)
+            push.connect(_ENDPOINT)
+            for _ in range(count):
+                push.send(payload)
+            push.close(linger=-1)
+
+        worker = threading.Thread(target=send_all, daemon=True)
+        worker.start()
+        pull.recv()
+        started = time.perf_counter()
+        for _ in range(count - 1):
+            pull.recv()
+        seconds = time.perf_counter() - started
+        worker.join(_JOIN_TIMEOUT)
+        pull.close(linger=0)
+    finally:
+        context.term()
+    return ThreadRow("pyzmq", "blocking send/recv", seconds, count - 1, None)
+
+
+def bench_threads(
+    *, size: int, count: int, batch: int, modes: list[str], versus: str, out: TextIO
+) -> list[ThreadRow]:
+    """Run the rows (zmtrio per message and/or batched, then pyzmq); print and return them."""
+    if count < 2:
+        raise SystemExit("inproc-threads needs --count of at least 2")
+    rows: list[ThreadRow] = []
+    if "zmtrio" in modes:
+        rows.append(_zmtrio_row(count, size, 1))
+    if "zmtrio-batch" in modes:
+        rows.append(_zmtrio_row(count, size, batch))
+    pyzmq = None
+    if versus == "pyzmq":
+        import zmq
+
+        pyzmq = f", pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}"
+        rows.append(_pyzmq_row(count, size))
+    out.write(
+        f"zmtrio bench: PUSH->PULL over inproc between two threads, {size} B messages, "
+        f"{count:,} messages\n{date.today()} on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}{pyzmq or ''}\n"
+    )
+    baseline = rows[-1] if pyzmq else None
+    out.write(
+        f"\n{'library':<8} {'API':<28} {'msg/s':>12} {'us each':>8} {'wakes/msg':>10}  ratio\n"
+    )
+    for row in rows:
+        wakes = f"{row.wakes / row.messages:.5f}" if row.wakes is not None else "-"
+        ratio = (
+            f"{row.rate / baseline.rate:.2f}x pyzmq"
+            if baseline is not None and row is not baseline
+            else ""
+        )
+        out.write(
+            f"{row.library:<8} {row.api:<28} {row.rate:>12,.0f} "
+            f"{row.seconds / row.messages * 1e6:>8.2f} {wakes:>10}  {ratio}\n"
+        )
+    return rows
