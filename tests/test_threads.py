@@ -9,8 +9,11 @@ joined with a timeout; a failure in the worker fails the test.
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
 import threading
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -445,3 +448,18 @@ async def test_closing_the_context_closes_attached_loops_sockets() -> None:
         worker = in_worker(ctx, blocked_receiver)
         await trio.to_thread.run_sync(waiting.wait, TEST_TIMEOUT, abandon_on_cancel=True)
     assert await worker.join() == zmtrio.ETERM
+
+
+def test_the_readme_threads_example_runs() -> None:
+    """The README's worker-thread example, run as written (in a subprocess, bounded)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("\n## Threads\n", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run(
+        [sys.executable, "-c", example],
+        capture_output=True,
+        text=True,
+        timeout=TEST_TIMEOUT,
+        check=True,
+    )
+    assert result.stdout.split() == ["b'result", "0'", "b'result", "1'", "b'result", "2'"]
