@@ -463,3 +463,18 @@ def test_the_readme_threads_example_runs() -> None:
         check=True,
     )
     assert result.stdout.split() == ["b'result", "0'", "b'result", "1'", "b'result", "2'"]
+
+
+def test_bench_inproc_threads_reports_rates_ratios_and_wakes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from zmtrio._cli import main
+
+    main(["bench", "--workload", "inproc-threads", "--count", "3000", "--vs", "pyzmq"])
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[[line.split()[:1] for line in lines].index(["library"]) + 1 :]
+    rows = [line.split() for line in table if line]
+    assert [row[0] for row in rows] == ["zmtrio", "zmtrio", "pyzmq"]
+    assert rows[0][-2:] == [rows[0][-2], "pyzmq"] and rows[0][-2].endswith("x")
+    per_message_wakes = float(rows[0][-3])
+    assert 0 < per_message_wakes <= 2, "at most a wake each way per message"
