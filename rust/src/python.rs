@@ -159,46 +159,65 @@ impl PyPipe {
     }
 }
 
+/// The wake of the other end's loop: a callable (it schedules the wake there) and how many
+/// times it was asked for. Dropped at `close` and by the garbage collector's `__clear__`:
+/// it leads back to the ring's owners, a cycle the collector sees through `__traverse__`.
+struct Waker {
+    callback: Option<Py<PyAny>>,
+    count: u64,
+}
+
+impl Waker {
+    fn new(callback: Py<PyAny>) -> Self {
+        Waker {
+            callback: Some(callback),
+            count: 0,
+        }
+    }
+
+    /// The callable for one wake, counted, when `due`.
+    fn take_call(&mut self, py: Python<'_>, due: bool) -> Option<Py<PyAny>> {
+        let callback = self.callback.as_ref().filter(|_| due)?.clone_ref(py);
+        self.count += 1;
+        Some(callback)
+    }
+
+    /// The callable for the last wake, if `due`; the waker is empty from then on.
+    fn take_last(&mut self, due: bool) -> Option<Py<PyAny>> {
+        self.callback.take().filter(|_| due)
+    }
+}
+
+/// Calls `callback` once `slf` is released: the callable may touch the ring's end again.
+fn call_released<T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::False>>(
+    slf: PyRefMut<'_, T>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<()> {
+    let py = slf.py();
+    drop(slf);
+    if let Some(callback) = callback {
+        callback.call0(py)?;
+    }
+    Ok(())
+}
+
 /// The pushing end of a cross-thread ring (see [`crate::ring`]): the producer loop's side
 /// of an inproc pipe to another thread. Calls `wake_consumer` (a callable that schedules the
 /// wake in the consumer's loop) on the edges the ring reports, after the call is done.
 #[pyclass(name = "RingProducer", module = "zmtrio._core")]
 struct PyRingProducer {
     inner: Producer<Py<PyAny>>,
-    /// Dropped at `close` (and by the garbage collector's `__clear__`).
-    wake_consumer: Option<Py<PyAny>>,
-    wakes: u64,
-}
-
-impl PyRingProducer {
-    /// Counts and then makes the wake, with this object no longer borrowed (the callable
-    /// may touch it).
-    fn wake(slf: PyRefMut<'_, Self>, wake: bool) -> PyResult<()> {
-        if !wake {
-            return Ok(());
-        }
-        let mut slf = slf;
-        let py = slf.py();
-        let Some(callback) = slf.wake_consumer.as_ref().map(|c| c.clone_ref(py)) else {
-            return Ok(());
-        };
-        slf.wakes += 1;
-        drop(slf);
-        callback.call0(py)?;
-        Ok(())
-    }
+    wake_consumer: Waker,
 }
 
 #[pymethods]
 impl PyRingProducer {
-    // The wake callable leads back to this object (through the consumer's loop and the
-    // sockets): visible to the garbage collector, so an unclosed link can be collected.
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.wake_consumer)
+        visit.call(&self.wake_consumer.callback)
     }
 
     fn __clear__(&mut self) {
-        self.wake_consumer = None;
+        self.wake_consumer.callback = None;
     }
 
     #[getter]
@@ -209,7 +228,7 @@ impl PyRingProducer {
     /// Wakes this end has asked of the consumer's loop so far.
     #[getter]
     fn wakes(&self) -> u64 {
-        self.wakes
+        self.wake_consumer.count
     }
 
     #[getter]
@@ -226,19 +245,21 @@ impl PyRingProducer {
     }
 
     fn try_push(mut slf: PyRefMut<'_, Self>, msg: Py<PyAny>) -> PyResult<isize> {
-        match slf.inner.try_push(msg) {
-            // A length never exceeds isize::MAX (it counts allocated items).
-            Ok(pushed) => {
-                Self::wake(slf, pushed.wake_consumer)?;
-                Ok(pushed.len as isize)
-            }
-            Err(_) => Ok(-1),
-        }
+        let py = slf.py();
+        let Ok(pushed) = slf.inner.try_push(msg) else {
+            return Ok(-1);
+        };
+        let callback = slf.wake_consumer.take_call(py, pushed.wake_consumer);
+        call_released(slf, callback)?;
+        // A length never exceeds isize::MAX (it counts allocated items).
+        Ok(pushed.len as isize)
     }
 
     fn push(mut slf: PyRefMut<'_, Self>, msg: Py<PyAny>) -> PyResult<usize> {
+        let py = slf.py();
         let pushed = slf.inner.push(msg);
-        Self::wake(slf, pushed.wake_consumer)?;
+        let callback = slf.wake_consumer.take_call(py, pushed.wake_consumer);
+        call_released(slf, callback)?;
         Ok(pushed.len)
     }
 
@@ -247,29 +268,28 @@ impl PyRingProducer {
         msgs: &Bound<'_, PyList>,
         limit: usize,
     ) -> PyResult<usize> {
+        let py = slf.py();
         let (taken, wake) = slf
             .inner
             .push_many(&mut msgs.iter().map(Bound::unbind), limit);
-        Self::wake(slf, wake)?;
+        let callback = slf.wake_consumer.take_call(py, wake);
+        call_released(slf, callback)?;
         Ok(taken)
     }
 
     fn flush(mut slf: PyRefMut<'_, Self>) -> PyResult<usize> {
+        let py = slf.py();
         let wake = slf.inner.flush();
         let spilled = slf.inner.spilled();
-        Self::wake(slf, wake)?;
+        let callback = slf.wake_consumer.take_call(py, wake);
+        call_released(slf, callback)?;
         Ok(spilled)
     }
 
     fn close(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
         let wake = slf.inner.close();
-        let callback = slf.wake_consumer.take();
-        let py = slf.py();
-        drop(slf);
-        match callback {
-            Some(callback) if wake => callback.call0(py).map(drop),
-            _ => Ok(()),
-        }
+        let callback = slf.wake_consumer.take_last(wake);
+        call_released(slf, callback)
     }
 }
 
@@ -279,43 +299,23 @@ impl PyRingProducer {
 #[pyclass(name = "RingConsumer", module = "zmtrio._core")]
 struct PyRingConsumer {
     inner: Consumer<Py<PyAny>>,
-    /// Dropped at `close`, as [`PyRingProducer::wake_consumer`].
-    wake_producer: Option<Py<PyAny>>,
-    wakes: u64,
-}
-
-impl PyRingConsumer {
-    /// As [`PyRingProducer::wake`], toward the producer.
-    fn wake(slf: PyRefMut<'_, Self>, wake: bool) -> PyResult<()> {
-        if !wake {
-            return Ok(());
-        }
-        let mut slf = slf;
-        let py = slf.py();
-        let Some(callback) = slf.wake_producer.as_ref().map(|c| c.clone_ref(py)) else {
-            return Ok(());
-        };
-        slf.wakes += 1;
-        drop(slf);
-        callback.call0(py)?;
-        Ok(())
-    }
+    wake_producer: Waker,
 }
 
 #[pymethods]
 impl PyRingConsumer {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.wake_producer)
+        visit.call(&self.wake_producer.callback)
     }
 
     fn __clear__(&mut self) {
-        self.wake_producer = None;
+        self.wake_producer.callback = None;
     }
 
     /// Wakes this end has asked of the producer's loop so far.
     #[getter]
     fn wakes(&self) -> u64 {
-        self.wakes
+        self.wake_producer.count
     }
 
     #[getter]
@@ -328,8 +328,10 @@ impl PyRingConsumer {
     }
 
     fn pop(mut slf: PyRefMut<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
         let popped = slf.inner.pop();
-        Self::wake(slf, popped.wake_producer)?;
+        let callback = slf.wake_producer.take_call(py, popped.wake_producer);
+        call_released(slf, callback)?;
         Ok(popped.item)
     }
 
@@ -340,26 +342,24 @@ impl PyRingConsumer {
         let py = slf.py();
         let mut taken = Vec::new();
         let wake = slf.inner.pop_many(max_messages, &mut taken);
-        Self::wake(slf, wake)?;
+        let callback = slf.wake_producer.take_call(py, wake);
+        call_released(slf, callback)?;
         PyList::new(py, taken)
     }
 
     fn clear(mut slf: PyRefMut<'_, Self>) -> PyResult<usize> {
+        let py = slf.py();
         let mut dropped = Vec::new();
         let wake = slf.inner.pop_many(usize::MAX, &mut dropped);
-        Self::wake(slf, wake)?;
+        let callback = slf.wake_producer.take_call(py, wake);
+        call_released(slf, callback)?;
         Ok(dropped.len())
     }
 
     fn close(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
         let wake = slf.inner.close();
-        let callback = slf.wake_producer.take();
-        let py = slf.py();
-        drop(slf);
-        match callback {
-            Some(callback) if wake => callback.call0(py).map(drop),
-            _ => Ok(()),
-        }
+        let callback = slf.wake_producer.take_last(wake);
+        call_released(slf, callback)
     }
 }
 
@@ -377,13 +377,11 @@ fn py_ring(
     (
         PyRingProducer {
             inner: producer,
-            wake_consumer: Some(wake_consumer),
-            wakes: 0,
+            wake_consumer: Waker::new(wake_consumer),
         },
         PyRingConsumer {
             inner: consumer,
-            wake_producer: Some(wake_producer),
-            wakes: 0,
+            wake_producer: Waker::new(wake_producer),
         },
     )
 }

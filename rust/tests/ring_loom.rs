@@ -10,7 +10,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
-use _core::ring::ring;
+use _core::ring::{ring, Producer};
 
 /// A wake for one waiting thread that is remembered until waited for. (Loom's own
 /// park/unpark can't be used: an unpark reaching a thread blocked in `join` aborts the
@@ -50,6 +50,32 @@ impl Drop for Counted {
     }
 }
 
+/// Pushes `item`, waiting for a wake while the ring refuses it; false (the item dropped)
+/// if the consumer closed, as nobody would wake the producer again.
+fn push_or_wait<T>(
+    producer: &mut Producer<T>,
+    mut item: T,
+    producer_signal: &Signal,
+    consumer_signal: &Signal,
+) -> bool {
+    loop {
+        match producer.try_push(item) {
+            Ok(pushed) => {
+                if pushed.wake_consumer {
+                    consumer_signal.wake();
+                }
+                return true;
+            }
+            Err(_) if producer.is_consumer_closed() => return false,
+            Err(refused) => {
+                item = refused;
+                // Parked on the full ring: the consumer wakes us at its pop or its close.
+                producer_signal.wait();
+            }
+        }
+    }
+}
+
 /// The producer pushes `count` items one by one into a ring of `limit`, parking when
 /// refused; the consumer pops them, parking when empty, until the producer's close.
 fn one_by_one(count: usize, limit: usize) {
@@ -75,21 +101,13 @@ fn one_by_one(count: usize, limit: usize) {
             }
             expected
         });
-        for mut item in 0..count {
-            loop {
-                match producer.try_push(item) {
-                    Ok(pushed) => {
-                        if pushed.wake_consumer {
-                            consumer_signal.wake();
-                        }
-                        break;
-                    }
-                    Err(refused) => {
-                        item = refused;
-                        producer_signal.wait();
-                    }
-                }
-            }
+        for item in 0..count {
+            assert!(push_or_wait(
+                &mut producer,
+                item,
+                &producer_signal,
+                &consumer_signal
+            ));
         }
         if producer.close() {
             consumer_signal.wake();
@@ -174,25 +192,11 @@ fn consumer_closing_mid_stream_frees_the_producer_and_every_item() {
             }
         });
         let mut made = 0;
-        'sending: for _ in 0..3 {
+        for _ in 0..3 {
             made += 1;
-            let mut item = Counted(drops.clone());
-            loop {
-                match producer.try_push(item) {
-                    Ok(pushed) => {
-                        if pushed.wake_consumer {
-                            consumer_signal.wake();
-                        }
-                        break;
-                    }
-                    Err(_) if producer.is_consumer_closed() => break 'sending,
-                    Err(refused) => {
-                        item = refused;
-                        // Parked on the full ring while the consumer is open: it wakes
-                        // us at its pop or at its close.
-                        producer_signal.wait();
-                    }
-                }
+            let item = Counted(drops.clone());
+            if !push_or_wait(&mut producer, item, &producer_signal, &consumer_signal) {
+                break;
             }
         }
         drop(producer);
