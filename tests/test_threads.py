@@ -175,6 +175,62 @@ async def test_pub_sub_subscriptions_cross_loops(ctx: zmtrio.Context) -> None:
         assert await worker.join() == [b"keep 0", b"keep 1", b"keep 2"]
 
 
+async def test_pub_in_another_loop_reaches_a_sub_once_subscribed(ctx: zmtrio.Context) -> None:
+    done = threading.Event()
+
+    async def publisher(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.PUB) as pub:
+            await pub.bind("inproc://news")
+            # Until the subscription crosses over, PUB drops: publish until told to stop.
+            while not done.is_set():
+                await pub.send_multipart([b"other", b"ignored"])
+                await pub.send_multipart([b"news", b"flash"])
+                await trio.sleep(0.001)
+
+    worker = in_worker(ctx, publisher)
+    async with ctx.socket(zmtrio.SUB) as sub:
+        sub.subscribe(b"news")
+        await sub.connect("inproc://news")
+        for _ in range(3):
+            assert await sub.recv_multipart() == [b"news", b"flash"]
+        done.set()
+    await worker.join()
+
+
+async def test_xsub_forwards_subscriptions_to_an_xpub_in_another_loop(
+    ctx: zmtrio.Context,
+) -> None:
+    async def xsub_side(ctx: zmtrio.Context) -> list[bytes]:
+        async with ctx.socket(zmtrio.XSUB) as xsub:
+            await xsub.connect("inproc://xpub")
+            await xsub.send(b"\x01topic")
+            return await xsub.recv_multipart()
+
+    async with ctx.socket(zmtrio.XPUB) as xpub:
+        await xpub.bind("inproc://xpub")
+        worker = in_worker(ctx, xsub_side)
+        assert await xpub.recv() == b"\x01topic"
+        await xpub.send_multipart([b"topic", b"body"])
+        assert await worker.join() == [b"topic", b"body"]
+
+
+async def test_dealer_to_dealer_both_ways_across_loops(ctx: zmtrio.Context) -> None:
+    async def echo(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.DEALER) as dealer:
+            await dealer.bind("inproc://dealers")
+            for _ in range(100):
+                await dealer.send_multipart(await dealer.recv_multipart())
+
+    worker = in_worker(ctx, echo)
+    async with ctx.socket(zmtrio.DEALER) as dealer:
+        await dealer.connect("inproc://dealers")
+        for index in range(100):
+            await dealer.send_multipart([b"a", b"%d" % index])
+        replies = [await dealer.recv_multipart() for _ in range(100)]
+        assert replies == [[b"a", b"%d" % index] for index in range(100)]
+    await worker.join()
+
+
 async def test_high_water_mark_is_sndhwm_plus_rcvhwm(ctx: zmtrio.Context) -> None:
     release = threading.Event()
 
