@@ -554,11 +554,15 @@ mod tests {
         assert!(producer.try_push(item.clone()).is_err());
         assert!(consumer.close(), "producer was parked on the full ring");
         assert!(producer.is_consumer_closed());
+        assert_eq!(
+            producer.push(item.clone()).len,
+            1,
+            "kept in the spill, unread"
+        );
         assert!(
             producer.is_full(),
-            "nobody reads: full until the producer closes"
+            "nobody reads: full at the limit from now on"
         );
-        assert_eq!(producer.push(item.clone()).len, 2);
         assert!(!producer.flush());
         producer.close();
         assert_eq!(std::sync::Arc::strong_count(&item), 1, "every copy dropped");
