@@ -615,12 +615,10 @@ class Socket:
         self._partly_read = _NO_FRAMES
         return frames[self._next_frame :]
 
-    def _first_frame(self, message: list[bytes]) -> bytes:
-        """Start reading ``message`` frame by frame."""
-        if len(message) > 1:
-            self._partly_read = message
-            self._next_frame = 1
-        return message[0]
+    def _start_reading(self, message: list[bytes]) -> None:
+        """``recv`` returned the first frame of ``message``: the others follow."""
+        self._partly_read = message
+        self._next_frame = 1
 
     async def recv(self, flags: int = 0) -> bytes:
         """Receive one frame; ``rcvmore`` tells whether more of its message follow."""
@@ -628,7 +626,10 @@ class Socket:
             self._check_open()
             await checkpoint_if_cancelled()
             return self._take_frame()
-        return self._first_frame(await self._recv_message(flags))
+        message = await self._recv_message(flags)
+        if len(message) > 1:  # hot path: inline, no call for one-frame messages
+            self._start_reading(message)
+        return message[0]
 
     async def recv_multipart(self, flags: int = 0) -> list[bytes]:
         """Receive one whole message (the rest of it, if ``recv`` already took frames)."""
@@ -647,7 +648,10 @@ class Socket:
         if self._partly_read:
             self._check_open()
             return self._take_frame()
-        return self._first_frame(self._recv_nowait())
+        message = self._recv_nowait()
+        if len(message) > 1:
+            self._start_reading(message)
+        return message[0]
 
     def recv_multipart_nowait(self) -> list[bytes]:
         """Receive one whole message now or raise ``Again``."""
@@ -690,7 +694,7 @@ class Socket:
         pattern = self._pattern
         recv = pattern.recv
         direct_peer = pattern.direct_peer
-        leases = self._leases
+        lease_of = self._leases.get
         # The connection asked to let this call read in place (it holds off until we return).
         asked: ReaderLease | None = None
         try:
@@ -698,13 +702,28 @@ class Socket:
                 # A request/reply socket waiting on one connection reads it in place,
                 # saving the hand-over from the connection's reader task (_read_in_place).
                 peer = direct_peer()
-                lease = None if peer is None else leases.get(peer)
+                lease = None if peer is None else lease_of(peer)
                 if asked is not None and asked is not lease:
                     # Waiting for another connection now (a REP gained a client, a
                     # relaxed REQ sent elsewhere): the one asked before may read again.
                     asked.release_reader()
                     asked = None
-                if lease is None or not await self._read_in_place(lease, peer):
+                read = False
+                if lease is not None:
+                    if self._reading is not None:
+                        # Another task of this socket reads in place (a relaxed REQ with
+                        # several receiving tasks): this one is served by the reader task.
+                        lease.release_reader()
+                    else:
+                        self._reading = lease
+                        self._reading_peer = peer
+                        try:
+                            read = await lease.read_for_receiver()
+                        finally:
+                            if self._reading is lease:
+                                self._reading = None
+                                self._reading_peer = None
+                if not read:
                     asked = lease
                     await self._recv_lot.park()
                 self._check_open()
@@ -714,23 +733,6 @@ class Socket:
         finally:
             if asked is not None:
                 asked.release_reader()
-
-    async def _read_in_place(self, lease: ReaderLease, peer: Peer | None) -> bool:
-        """Read ``peer``'s connection from this task (``ReaderLease.read_for_receiver``);
-        False if it cannot be read now and the caller must park."""
-        if self._reading is not None:
-            # Another task of this socket reads in place (a relaxed REQ with several
-            # receiving tasks): this one is served by the reader task.
-            lease.release_reader()
-            return False
-        self._reading = lease
-        self._reading_peer = peer
-        try:
-            return await lease.read_for_receiver()
-        finally:
-            if self._reading is lease:
-                self._reading = None
-                self._reading_peer = None
 
     async def recv_batch(self, max_messages: int) -> list[list[bytes]]:
         """Wait for at least one message, then return every queued one up to
