@@ -32,7 +32,7 @@ from ._constants import EventType
 from ._limits import MEMORY_CEILING
 from ._options import SocketOption
 from ._peer import Peer, ignore_subscription
-from ._read_in_place import Holder, InPlaceReader
+from ._read_in_place import Claim, Holder, InPlaceReader
 from ._seam import HostSocket
 from ._transport._socket_io import SocketIO
 from ._wakeup import Wakeup
@@ -45,6 +45,12 @@ SEND_SIZE: Final = 256 * 1024
 #: Calls that completed without waiting, in a row, after which a loop yields anyway: a
 #: peer that floods us must not starve other tasks or delay cancellation.
 MAX_UNYIELDED: Final = 16
+
+#: Reading-in-place states the read loop tests (module constants: no class lookups).
+_NOBODY: Final = Holder.NOBODY
+_READER: Final = Holder.READER
+_RECEIVER: Final = Holder.RECEIVER
+_HELD: Final = Claim.HELD
 
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -323,6 +329,7 @@ class Engine:
         wait_for_room = self._reader_wake.wait
         absorb = self._absorb
         reading = self._reading
+        wait_for_turn = reading.handed_back.wait
         unyielded = 0
         while True:
             if unyielded >= MAX_UNYIELDED:
@@ -334,18 +341,19 @@ class Engine:
                     inp.writer_blocked = True
                     while inp.writer_blocked:
                         await wait_for_room()
-                elif reading.reader_must_wait():
-                    # Off the socket while a receiving task reads it, or holds it.
-                    await reading.wait_for_turn()
+                elif reading.holder is _RECEIVER or reading.claim is _HELD:
+                    # Off the socket while a receiving task reads it, or holds it
+                    # (reading.reader_must_wait(), inlined).
+                    await wait_for_turn()
                 else:
                     break
             # No yield from the checks above to the read: reader and receiving task never
             # wait on the socket together.
-            reading.holder = Holder.READER
+            reading.holder = _READER
             try:
                 data, waited = await receive_some(self._next_read)
             finally:
-                reading.holder = Holder.NOBODY
+                reading.holder = _NOBODY
             unyielded = 0 if waited else unyielded + 1
             if not data:
                 raise _Disconnected("the peer closed the connection")

@@ -91,12 +91,12 @@ class InPlaceReader:
 
     __slots__ = (
         "_absorb",
-        "_back",
         "_fail",
         "_read_size",
         "_sock",
         "claim",
         "direct_sock",
+        "handed_back",
         "holder",
     )
 
@@ -115,18 +115,16 @@ class InPlaceReader:
         self.claim = Claim.NONE
         #: A duplicate of the socket for a receiving task to wait on (made on first use).
         self.direct_sock: stdlib_socket.socket | None = None
-        #: Wakes the reader task once the socket is handed back.
-        self._back = Wakeup()
+        #: Wakes the reader task once the socket is handed back (it then re-checks
+        #: :meth:`reader_must_wait`).
+        self.handed_back = Wakeup()
 
     # ------------------------------------------------------------ the reader task's side
 
     def reader_must_wait(self) -> bool:
-        """Whether the reader task must stay off the socket now."""
+        """Whether the reader task must stay off the socket now (the engine's read loop
+        inlines this test)."""
         return self.holder is _RECEIVER or self.claim is _HELD
-
-    async def wait_for_turn(self) -> None:
-        """Wait until the socket is handed back (re-check :meth:`reader_must_wait`)."""
-        await self._back.wait()
 
     def reader_delivered(self) -> None:
         """The reader task delivered messages: if a receiving task waits for them, stay
@@ -147,7 +145,7 @@ class InPlaceReader:
         held = self.claim is _HELD
         self.claim = _OFF
         if held:
-            self._back.wake()
+            self.handed_back.wake()
 
     # ------------------------------------------------------------ the socket's side
 
@@ -177,7 +175,7 @@ class InPlaceReader:
             return True  # interrupted: another peer's message, or the socket is closing
         finally:
             self.holder = _NOBODY
-            self._back.wake()
+            self.handed_back.wake()
         # Nothing yields from here on: the reader cannot read in between.
         if self.direct_sock is None:
             return True  # the connection ended meanwhile (close)
@@ -202,7 +200,7 @@ class InPlaceReader:
             return
         self.claim = Claim.NONE
         if claim is _HELD:
-            self._back.wake()
+            self.handed_back.wake()
 
     def interrupt_receiver(self) -> None:
         """Wake a task waiting in :meth:`read_for_receiver` (it then looks again)."""
