@@ -126,6 +126,7 @@ def _instructions(python: str, side: str, count: int, workdir: Path) -> int:
                 "valgrind",
                 "--tool=callgrind",
                 f"--dump-before={MARK_FUNCTION}",
+                "--compress-strings=no",  # each dump readable on its own (callgrind_annotate)
                 f"--callgrind-out-file={out}",
                 python,
                 script,
