@@ -120,7 +120,7 @@ class Engine:
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
         #: The reading-in-place side of this connection, lent to request/reply sockets.
-        self._reading = InPlaceReader(io.sock, self._absorb_lent, self._fail_lent, self._read_size)
+        self._reading = InPlaceReader(io.sock, self._receive_lent)
 
     async def run(self) -> bool:
         """Drive the connection until it ends; True if it may be retried."""
@@ -288,21 +288,23 @@ class Engine:
 
     # ------------------------------------------------------------ reading in place
 
-    def _read_size(self) -> int:
-        """Bytes to ask of the kernel next (as the last ``feed`` said)."""
-        return self._next_read
-
-    def _absorb_lent(self, data: bytes) -> bool:
-        """``_absorb`` for a receiving task reading in place: a fault ends the connection."""
+    def _receive_lent(self) -> None:
+        """For a receiving task reading in place, once the socket is readable: read and
+        decode as the reader task would; a fault or end of stream ends the connection."""
         try:
-            return self._absorb(data)
+            data = self._io.sock.recv(self._next_read)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._stop(exc)
+            return
+        if not data:
+            self._stop(_Disconnected("the peer closed the connection"))
+            return
+        try:
+            self._absorb(data)
         except (_core.ProtocolError, _PeerRefused) as exc:
             self._stop(exc)
-            return False
-
-    def _fail_lent(self, error: OSError | None) -> None:
-        """A receiving task reading in place found the connection broken (None: closed)."""
-        self._stop(_Disconnected("the peer closed the connection") if error is None else error)
 
     def _absorb(self, data: bytes) -> bool:
         """Decode received bytes: whole messages onto the inbound pipe (waking its

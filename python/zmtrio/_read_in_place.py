@@ -84,15 +84,12 @@ _OFF: Final = Claim.OFF
 class InPlaceReader:
     """The reading-in-place side of one connection (a :class:`~._seam.ReaderLease`).
 
-    ``absorb(data)`` decodes received bytes as the reader task would (True if messages were
-    delivered); ``fail(exc)`` ends the connection (``None``: the peer closed it);
-    ``read_size()`` says how many bytes to ask of the kernel.
+    ``receive()``, called once ``sock`` is readable, reads and decodes what arrived as the
+    reader task would (ending the connection on a fault or end of stream).
     """
 
     __slots__ = (
-        "_absorb",
-        "_fail",
-        "_read_size",
+        "_receive",
         "_sock",
         "claim",
         "direct_sock",
@@ -100,17 +97,9 @@ class InPlaceReader:
         "holder",
     )
 
-    def __init__(
-        self,
-        sock: stdlib_socket.socket,
-        absorb: Callable[[bytes], bool],
-        fail: Callable[[OSError | None], None],
-        read_size: Callable[[], int],
-    ) -> None:
+    def __init__(self, sock: stdlib_socket.socket, receive: Callable[[], None]) -> None:
         self._sock = sock
-        self._absorb = absorb
-        self._fail = fail
-        self._read_size = read_size
+        self._receive = receive
         self.holder = _NOBODY
         self.claim = Claim.NONE
         #: A duplicate of the socket for a receiving task to wait on (made on first use).
@@ -179,17 +168,7 @@ class InPlaceReader:
         # Nothing yields from here on: the reader cannot read in between.
         if self.direct_sock is None:
             return True  # the connection ended meanwhile (close)
-        try:
-            data = self._sock.recv(self._read_size())
-        except BlockingIOError:
-            return True
-        except OSError as exc:
-            self._fail(exc)
-            return True
-        if not data:
-            self._fail(None)
-            return True
-        self._absorb(data)
+        self._receive()
         return True
 
     def release_reader(self) -> None:

@@ -694,7 +694,7 @@ class Socket:
         pattern = self._pattern
         recv = pattern.recv
         direct_peer = pattern.direct_peer
-        lease_of = self._leases.get
+        leases = self._leases
         # The connection asked to let this call read in place (it holds off until we return).
         asked: ReaderLease | None = None
         try:
@@ -702,7 +702,7 @@ class Socket:
                 # A request/reply socket waiting on one connection reads it in place,
                 # saving the hand-over from the connection's reader task (_read_in_place).
                 peer = direct_peer()
-                lease = None if peer is None else lease_of(peer)
+                lease = None if peer is None else leases.get(peer)
                 if asked is not None and asked is not lease:
                     # Waiting for another connection now (a REP gained a client, a
                     # relaxed REQ sent elsewhere): the one asked before may read again.
