@@ -22,6 +22,10 @@ __all__ = ["listen", "open_socket", "parse", "remove"]
 _MAX_PATH = 107
 
 
+#: Directories made for ``ipc://*`` binds, removed again with their socket file.
+_WILDCARD_DIRECTORIES: set[str] = set()
+
+
 def parse(address: str, *, bind: bool) -> str:
     """The ``sockaddr_un`` path for ``address``: ``@name`` becomes ``"\\0name"``.
 
@@ -30,7 +34,9 @@ def parse(address: str, *, bind: bool) -> str:
     if address == "*":
         if not bind:
             raise ZMQError(errno.EINVAL, "cannot connect to the ipc wildcard")
-        return os.path.join(tempfile.mkdtemp(prefix="zmtrio-"), "socket")
+        directory = tempfile.mkdtemp(prefix="zmtrio-")
+        _WILDCARD_DIRECTORIES.add(directory)
+        return os.path.join(directory, "socket")
     path = "\0" + address[1:] if address.startswith("@") else address
     if len(path.encode()) > _MAX_PATH:
         raise ZMQError(errno.ENAMETOOLONG, f"ipc path too long: {address!r}")
@@ -49,9 +55,12 @@ def remove(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
-    if os.path.basename(os.path.dirname(path)).startswith("zmtrio-"):
+    directory = os.path.dirname(path)
+    if directory in _WILDCARD_DIRECTORIES:
+        # Only the directory a wildcard bind made: a user's directory stays, empty or not.
+        _WILDCARD_DIRECTORIES.discard(directory)
         try:
-            os.rmdir(os.path.dirname(path))
+            os.rmdir(directory)
         except OSError:
             pass
 
