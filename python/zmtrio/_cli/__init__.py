@@ -7,6 +7,7 @@ import sys
 
 import trio
 
+from ._malamute import add_malamute_commands, run_malamute_command
 from ._monitor import add_monitor_command, run_monitor
 from ._reliability import (
     RELIABILITY_WORKLOADS,
@@ -83,13 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_role_commands(commands)
     add_monitor_command(commands)
+    add_malamute_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the ``zmtrio`` command line."""
     args = _parser().parse_args(argv)
-    if args.command == "proxy":
+    if args.command in ("malamute", "malamute-client"):
+        run_malamute_command(args)
+    elif args.command == "proxy":
         trio.run(run_proxy, args)
     elif args.command == "monitor":
         try:
