@@ -37,7 +37,6 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, ClassVar, final
 
 import trio
@@ -46,6 +45,7 @@ from .._constants import ROUTER
 from .._context import Context
 from .._socket import Socket
 from ._codec import Command, MalformedMessage, Message, Status, decode, encode
+from ._lifecycle import StackManaged
 from ._pattern import compile_pattern
 from ._store import Mail, MailboxStore, MemoryMailboxes, SqliteMailboxes
 
@@ -125,6 +125,17 @@ class _Service:
     size: int = 0
 
 
+def _mail_delivery(mail: Mail) -> Message:
+    return Message(
+        Command.MAILBOX_DELIVER,
+        sender=mail.sender,
+        address=mail.address,
+        subject=mail.subject,
+        tracker=mail.tracker,
+        content=mail.content,
+    )
+
+
 def _content_size(message: Message) -> int:
     return sum(len(frame) for frame in message.content)
 
@@ -147,7 +158,7 @@ class BrokerStatistics:
 
 
 @final
-class Broker:
+class Broker(StackManaged):
     """A Malamute broker on a ROUTER bound to each of ``endpoints``.
 
     ``timeout`` is the client expiry in milliseconds (0: never); ``store`` a SQLite path for
@@ -181,32 +192,13 @@ class Broker:
         self._clients: dict[str, _Connection] = {}
         self._streams: dict[str, _Stream] = {}
         self._services: dict[str, _Service] = {}
-        self._stack: AsyncExitStack | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> Broker:
-        stack = AsyncExitStack()
-        await stack.__aenter__()
-        try:
-            nursery = await stack.enter_async_context(trio.open_nursery())
-            stack.callback(nursery.cancel_scope.cancel)
-            await nursery.start(self.run)
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        stack, self._stack = self._stack, None
-        assert stack is not None, "Broker.__aexit__ without __aenter__"
-        return bool(await stack.__aexit__(exc_type, exc, traceback))
+    async def _enter(self, stack: AsyncExitStack) -> None:
+        nursery = await stack.enter_async_context(trio.open_nursery())
+        stack.callback(nursery.cancel_scope.cancel)
+        await nursery.start(self.run)
 
     async def run(
         self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
@@ -328,17 +320,7 @@ class Broker:
 
     def _hand_over_mail(self, connection: _Connection, address: str) -> None:
         for key, mail in self._mailboxes.waiting(address):
-            self._send(
-                connection,
-                Message(
-                    Command.MAILBOX_DELIVER,
-                    sender=mail.sender,
-                    address=mail.address,
-                    subject=mail.subject,
-                    tracker=mail.tracker,
-                    content=mail.content,
-                ),
-            )
+            self._send(connection, _mail_delivery(mail))
             self._mailboxes.remove(address, key)
         self._mailbox_limits.drained(address, 0)
 
@@ -437,17 +419,7 @@ class Broker:
         )
         target = self._clients.get(mail.address)
         if target is not None:
-            self._send(
-                target,
-                Message(
-                    Command.MAILBOX_DELIVER,
-                    sender=mail.sender,
-                    address=mail.address,
-                    subject=mail.subject,
-                    tracker=mail.tracker,
-                    content=mail.content,
-                ),
-            )
+            self._send(target, _mail_delivery(mail))
         elif self._mailbox_limits.admit(
             mail.address, self._mailboxes.size(mail.address), mail.size
         ):

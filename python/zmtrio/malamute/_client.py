@@ -15,7 +15,6 @@ import errno
 import math
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Final, final
 
 import trio
@@ -25,6 +24,7 @@ from .._context import Context
 from .._errors import Again, ZMQError
 from .._socket import Socket
 from ._codec import Command, MalformedMessage, Message, Status, decode, encode
+from ._lifecycle import StackManaged
 from ._pattern import is_valid_pattern
 
 __all__ = ["Client", "Delivery", "MalamuteError"]
@@ -74,7 +74,7 @@ class _Waiter:
 
 
 @final
-class Client:
+class Client(StackManaged):
     """A Malamute client; use it as an async context manager::
 
     async with zmtrio.malamute.Client(ctx) as client:
@@ -88,7 +88,6 @@ class Client:
         self._ctx = ctx
         self._dealer: Socket | None = None
         self._nursery: trio.Nursery | None = None
-        self._stack: AsyncExitStack | None = None
         self._address = ""
         self._connect_timeout = math.inf
         self._connected = False
@@ -102,30 +101,12 @@ class Client:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def __aenter__(self) -> Client:
-        stack = AsyncExitStack()
-        await stack.__aenter__()
-        try:
-            self._nursery = await stack.enter_async_context(trio.open_nursery())
-            self._dealer = self._ctx.socket(DEALER)
-            stack.callback(self._dealer.close, 0)
-            stack.callback(self._nursery.cancel_scope.cancel)
-            stack.push_async_callback(self._say_goodbye)
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
-        stack, self._stack = self._stack, None
-        assert stack is not None, "Client.__aexit__ without __aenter__"
-        return bool(await stack.__aexit__(exc_type, exc, traceback))
+    async def _enter(self, stack: AsyncExitStack) -> None:
+        self._nursery = await stack.enter_async_context(trio.open_nursery())
+        self._dealer = self._ctx.socket(DEALER)
+        stack.callback(self._dealer.close, 0)
+        stack.callback(self._nursery.cancel_scope.cancel)
+        stack.push_async_callback(self._say_goodbye)
 
     async def _say_goodbye(self) -> None:
         # CONNECTION CLOSE, briefly awaited: its OK also means everything sent before it
