@@ -9,8 +9,12 @@ import sys
 import pytest
 import trio
 import zmtrio
+from zmtrio._cli import _parser
+from zmtrio._cli._malamute import run_malamute_client
 from zmtrio.malamute import Broker, Client, QueueLimits
 from zmtrio.malamute._config import BrokerConfig, ConfigError, load_config, parse_zpl
+
+from tests.conftest import wait_until
 
 #: Seconds a command-line client may take.
 RUN_TIMEOUT = 30
@@ -115,22 +119,29 @@ def test_help() -> None:
         assert "usage: zmtrio " + command in result.stdout
 
 
-async def _client(endpoint: str, *args: str) -> str:
-    result = await trio.run_process(
-        _zmtrio("malamute-client", "--endpoint", endpoint, *args),
-        capture_stdout=True,
-        capture_stderr=True,
-    )
-    return result.stdout.decode()
+async def _client(capsys: pytest.CaptureFixture[str], endpoint: str, *args: str) -> str:
+    """Run ``zmtrio malamute-client`` in this process (a subprocess per call is slow on a
+    loaded machine; ``test_help`` and the durable-mailbox test run real processes)."""
+    arguments = _parser().parse_args(["malamute-client", "--endpoint", endpoint, *args])
+    await run_malamute_client(arguments)
+    return capsys.readouterr().out
 
 
-async def test_client_commands_against_a_broker(ctx: zmtrio.Context) -> None:
+async def test_client_commands_against_a_broker(
+    ctx: zmtrio.Context, capsys: pytest.CaptureFixture[str]
+) -> None:
     async with Broker(ctx, "tcp://127.0.0.1:*") as broker, Client(ctx) as probe:
         endpoint = broker.endpoints[0]
+
+        async def cli(*args: str) -> str:
+            return await _client(capsys, endpoint, *args)
+
         await probe.connect(endpoint, "probe")
         await probe.set_consumer("weather", "")
         # produce: frames from the command line
-        await _client(endpoint, "--address", "cli", "produce", "weather", "temp.oslo", "-3", "C")
+        await _client(
+            capsys, endpoint, "--address", "cli", "produce", "weather", "temp.oslo", "-3", "C"
+        )
         delivery = await probe.recv()
         assert (delivery.sender, delivery.subject, delivery.content) == (
             "cli",
@@ -138,26 +149,53 @@ async def test_client_commands_against_a_broker(ctx: zmtrio.Context) -> None:
             [b"-3", b"C"],
         )
         # sendto, then recv from the mailbox it filled
-        await _client(endpoint, "--address", "cli", "sendto", "box", "note", "hello", "0x00ff")
-        printed = await _client(endpoint, "--address", "box", "--count", "1", "recv")
+        await _client(
+            capsys, endpoint, "--address", "cli", "sendto", "box", "note", "hello", "0x00ff"
+        )
+        printed = await cli("--address", "box", "--count", "1", "recv")
         assert printed == "MAILBOX DELIVER cli box note: hello | 0x00ff\n"
-        # consume: a subprocess reading the stream while the probe produces to it
+        # consume while the probe produces
         async with trio.open_nursery() as nursery:
             consumed: list[str] = []
 
             async def consume() -> None:
-                consumed.append(await _client(endpoint, "--count", "1", "consume", "weather"))
+                consumed.append(await cli("--count", "1", "consume", "weather"))
 
             nursery.start_soon(consume)
             await probe.set_producer("weather")
             while not consumed:
                 await probe.send("temp.bergen", b"4")
-                await trio.sleep(0.1)
-        assert consumed[0].startswith("STREAM DELIVER probe weather temp.bergen: 4")
+                await trio.sleep(0.05)
+        assert consumed[0].startswith("STREAM DELIVER probe weather temp.bergen: 4\n")
         # worker and request: the worker echoes each request to its sender
         async with trio.open_nursery() as nursery:
+            worker = ("--address", "w", "--count", "1", "worker", "echo")
             nursery.start_soon(
-                _client, endpoint, "--address", "w", "--count", "1", "worker", "echo"
+                run_malamute_client,
+                _parser().parse_args(["malamute-client", "--endpoint", endpoint, *worker]),
             )
-            reply = await _client(endpoint, "--count", "1", "request", "echo", "ping", "data")
-        assert reply.startswith("MAILBOX DELIVER w ") and reply.endswith(" ping: data\n")
+            await wait_until(lambda: broker.statistics().clients == 2)
+            await probe.sendfor("echo", "ping", b"data")
+            reply = await probe.recv()
+        assert (reply.command, reply.sender, reply.subject, reply.content) == (
+            "MAILBOX DELIVER",
+            "w",
+            "ping",
+            [b"data"],
+        )
+        assert capsys.readouterr().out == "SERVICE DELIVER probe echo ping: data\n"
+        # request: a service call that prints the reply
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_echo_worker, ctx, endpoint)
+            reply_text = await _client(
+                capsys, endpoint, "--count", "1", "request", "upper", "q", "x"
+            )
+        assert reply_text.startswith("MAILBOX DELIVER echoer ") and reply_text.endswith(" q: X\n")
+
+
+async def _echo_worker(ctx: zmtrio.Context, endpoint: str) -> None:
+    async with Client(ctx) as worker:
+        await worker.connect(endpoint, "echoer")
+        await worker.set_worker("upper", "")
+        request = await worker.recv()
+        await worker.sendto(request.sender, request.subject, request.content[0].upper())
