@@ -185,7 +185,7 @@ async def test_services_round_robin_over_matching_workers_and_queue_the_rest(
 
 
 async def test_a_silent_client_expires(ctx: zmtrio.Context) -> None:
-    async with Broker(ctx, TCP, timeout=200) as broker:
+    async with Broker(ctx, TCP, timeout=1_000) as broker:
         quiet, chatty = await raw_peers(ctx, broker.endpoints[0], "quiet", "chatty")
         await chatty.ok(Message(M.STREAM_READ, stream="s", pattern=""))
         with trio.fail_after(5):
@@ -259,6 +259,17 @@ async def test_malformed_messages_are_dropped_and_everyone_carries_on(
         await writer.nothing_pending()
         await writer.send(Message(M.STREAM_SEND, subject="still here"))
         assert (await reader.recv()).subject == "still here"
+
+
+async def test_the_broker_as_a_nursery_task(ctx: zmtrio.Context) -> None:
+    broker = Broker(ctx, TCP)
+    async with trio.open_nursery() as nursery:
+        endpoints = await nursery.start(broker.run)
+        assert endpoints == broker.endpoints
+        (peer,) = await raw_peers(ctx, endpoints[0], "p")
+        await peer.nothing_pending()
+        nursery.cancel_scope.cancel()
+    assert broker.endpoints == endpoints
 
 
 async def test_statistics_and_more_endpoints(ctx: zmtrio.Context, ipc_dir: str) -> None:

@@ -99,6 +99,10 @@ async def test_errors(ctx: zmtrio.Context) -> None:
         with pytest.raises(MalamuteError) as unreachable:
             await client.connect("tcp://127.0.0.1:1", "x", timeout=100)
         assert unreachable.value.status == -1
+        async with Broker(ctx, TCP) as broker:  # the same client, after a failed connect
+            await client.connect(broker.endpoints[0], "x")
+            await client.set_producer("s")
+            assert broker.statistics().addresses == ("x",)
     async with Broker(ctx, TCP) as broker, Client(ctx) as client:
         await client.connect(broker.endpoints[0])
         with pytest.raises(zmtrio.ZMQError) as bad_pattern:
@@ -115,13 +119,13 @@ async def test_errors(ctx: zmtrio.Context) -> None:
 async def test_heartbeats_keep_a_client_alive_and_detect_a_silent_broker(
     ctx: zmtrio.Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Ten times faster than mlm_client's 1 s / 4 s, against a broker that expires after 1 s.
+    # Ten times faster than mlm_client's 1 s / 4 s, against a broker that expires after 3 s.
     monkeypatch.setattr(malamute_client, "HEARTBEAT", 0.1)
     monkeypatch.setattr(malamute_client, "EXPIRY", 0.4)
     async with Client(ctx) as client:
-        async with Broker(ctx, TCP, timeout=1_000) as broker:
+        async with Broker(ctx, TCP, timeout=3_000) as broker:
             await client.connect(broker.endpoints[0], "alive")
-            await trio.sleep(3)  # only the PINGs keep the session that long
+            await trio.sleep(4)  # only the PINGs keep the session that long
             assert broker.statistics().addresses == ("alive",)
             assert client.connected
         await wait_until(lambda: not client.connected)

@@ -107,6 +107,7 @@ class Client(StackManaged):
         stack.callback(self._dealer.close, 0)
         stack.callback(self._nursery.cancel_scope.cancel)
         stack.push_async_callback(self._say_goodbye)
+        self._nursery.start_soon(self._read)
 
     async def _say_goodbye(self) -> None:
         # CONNECTION CLOSE, briefly awaited: its OK also means everything sent before it
@@ -147,12 +148,17 @@ class Client(StackManaged):
         self._connect_timeout = timeout / 1000 if timeout > 0 else math.inf
         assert self._nursery is not None
         await dealer.connect(endpoint)
-        self._nursery.start_soon(self._read)
-        reply = await self._request(
-            Message(Command.CONNECTION_OPEN, address=address), self._connect_timeout
-        )
-        if reply.command is Command.ERROR:
-            raise MalamuteError(reply.status_code, reply.status_reason)
+        try:
+            reply = await self._request(
+                Message(Command.CONNECTION_OPEN, address=address), self._connect_timeout
+            )
+            if reply.command is Command.ERROR:
+                raise MalamuteError(reply.status_code, reply.status_reason)
+        except BaseException:
+            # Drop the endpoint and the OPEN still queued for it: a later connect starts clean.
+            with trio.CancelScope(shield=True):
+                await dealer.disconnect(endpoint)
+            raise
         self._opened = self._connected = True
         self._nursery.start_soon(self._heartbeat)
 
