@@ -215,8 +215,16 @@ async def _keep_server(
         )
         assert process.stdout is not None
         try:
-            if role == "pub-server":
-                tally.pub_incarnations += 1
+            # Its life starts once it has bound: a starved machine may take seconds to
+            # start a process, and a server that never bound cannot be heard.
+            with trio.move_on_after(SETTLE):
+                try:
+                    await _Lines(process.stdout).line()  # "up"
+                except EOFError:
+                    pass  # it died before binding: restarted below like any other
+                else:
+                    if role == "pub-server":
+                        tally.pub_incarnations += 1
             with trio.move_on_after(rng.uniform(*SERVER_LIFE)):
                 await stopping.wait()
             if rng.random() < CRASH_SHARE:
