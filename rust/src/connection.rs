@@ -30,6 +30,8 @@
 //! | `Ready` | data frame | `Ready` | [`Sink::frame`] |
 //! | `Ready` | PING | `Ready` | PONG queued, [`Event::Ping`] |
 //! | `Ready` | SUBSCRIBE / CANCEL | `Ready` | [`Event::Subscribe`] / [`Event::Cancel`] |
+//! | `Ready` (RADIO) | JOIN / LEAVE | `Ready` | [`Event::Join`] / [`Event::Leave`] |
+//! | `Ready` (RADIO) | JOIN / LEAVE with a group over 255 bytes | `Closed` | protocol error |
 //! | `Ready` | PONG, READY, ERROR, unknown command | `Ready` | nothing (libzmq discards them) |
 //! | `Ready` | malformed command, oversized frame | `Closed` | protocol error |
 //! | any but `Closed` | [`Connection::send_error`] | `Closed` | ERROR queued |
@@ -69,6 +71,10 @@ pub enum Event<'a> {
     Subscribe(&'a [u8]),
     /// A ZMTP 3.1 CANCEL command.
     Cancel(&'a [u8]),
+    /// A JOIN command from a DISH (reported to RADIO connections only).
+    Join(&'a [u8]),
+    /// A LEAVE command from a DISH (reported to RADIO connections only).
+    Leave(&'a [u8]),
     /// The peer sent ERROR with this reason; the connection is now closed.
     Error(&'a [u8]),
 }
@@ -111,6 +117,8 @@ enum State {
 #[derive(Debug)]
 pub struct Connection {
     state: State,
+    /// Our socket's type: RADIO acts on JOIN/LEAVE, DISH sends them for subscriptions.
+    socket_type: SocketType,
     mechanism: Mechanism,
     /// The peer's greeting bytes so far (emptied once it is complete).
     greeting: Vec<u8>,
@@ -140,6 +148,7 @@ impl Connection {
             .encode(routing_id.len(), &mut pending);
         Connection {
             state: State::ExpectGreeting,
+            socket_type,
             mechanism,
             greeting: Vec::with_capacity(GREETING_LEN),
             deframer: Deframer::new(max_msg_size),
@@ -254,9 +263,15 @@ impl Connection {
         }
         if self.state == State::Ready {
             // After the handshake libzmq acts on these four only and discards every other
-            // command unparsed, ERROR included (zmtp_engine.cpp, process_command_message).
+            // command unparsed, ERROR included (zmtp_engine.cpp, process_command_message),
+            // except that a RADIO's session also takes JOIN and LEAVE (radio.cpp).
             let (name, _) = Command::split_name(frame.body)?;
-            if !matches!(name, b"PING" | b"PONG" | b"SUBSCRIBE" | b"CANCEL") {
+            let acted_on = match name {
+                b"PING" | b"PONG" | b"SUBSCRIBE" | b"CANCEL" => true,
+                b"JOIN" | b"LEAVE" => self.socket_type == SocketType::Radio,
+                _ => false,
+            };
+            if !acted_on {
                 return Ok(ControlFlow::Continue(()));
             }
         }
@@ -286,6 +301,8 @@ impl Connection {
             }
             Command::Subscribe { topic } => sink.event(Event::Subscribe(topic))?,
             Command::Cancel { topic } => sink.event(Event::Cancel(topic))?,
+            Command::Join { group } => sink.event(Event::Join(group))?,
+            Command::Leave { group } => sink.event(Event::Leave(group))?,
             // PONG needs no answer (any traffic is a sign of life); libzmq silently discards
             // every other command after the handshake, READY included (spec §3.7).
             Command::Pong { .. } | Command::Ready(_) | Command::Unknown { .. } => {}
@@ -332,9 +349,18 @@ impl Connection {
 
     /// Queues a subscription (`subscribe`) or its cancellation for `topic`: a SUBSCRIBE or
     /// CANCEL command to a ZMTP 3.1 peer, a one-frame message `0x01|0x00 + topic` to a
-    /// ZMTP 3.0 peer (spec §1.3).
+    /// ZMTP 3.0 peer (spec §1.3). A DISH's subscriptions are its groups: JOIN or LEAVE
+    /// (`topic` at most 255 bytes, which the socket checks when the group is joined).
     pub fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> Result<(), Error> {
         self.check_ready()?;
+        if self.socket_type == SocketType::Dish {
+            let group = topic;
+            match subscribe {
+                true => Command::Join { group }.encode(self.queue()),
+                false => Command::Leave { group }.encode(self.queue()),
+            }
+            return Ok(());
+        }
         match (self.peer_minor, subscribe) {
             (Some(0), _) => frame::encode(0, &[&[u8::from(subscribe)], topic], self.queue()),
             (_, true) => Command::Subscribe { topic }.encode(self.queue()),

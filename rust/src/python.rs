@@ -43,6 +43,8 @@ const EV_PING: u8 = 2;
 const EV_SUBSCRIBE: u8 = 3;
 const EV_CANCEL: u8 = 4;
 const EV_ERROR: u8 = 5;
+const EV_JOIN: u8 = 6;
+const EV_LEAVE: u8 = 7;
 
 /// Expired timers, as `on_timeout` returns them.
 const EXPIRED_HANDSHAKE: u8 = 1;
@@ -575,6 +577,8 @@ impl MessageBuilder for PyMessages<'_, '_> {
             Event::Subscribe(topic) => (EV_SUBSCRIBE, PyBytes::new(py, topic)).into_pyobject(py)?,
             Event::Cancel(topic) => (EV_CANCEL, PyBytes::new(py, topic)).into_pyobject(py)?,
             Event::Error(reason) => (EV_ERROR, PyBytes::new(py, reason)).into_pyobject(py)?,
+            Event::Join(group) => (EV_JOIN, PyBytes::new(py, group)).into_pyobject(py)?,
+            Event::Leave(group) => (EV_LEAVE, PyBytes::new(py, group)).into_pyobject(py)?,
         };
         self.events.append(tuple)
     }
@@ -636,6 +640,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("EV_SUBSCRIBE", EV_SUBSCRIBE),
         ("EV_CANCEL", EV_CANCEL),
         ("EV_ERROR", EV_ERROR),
+        ("EV_JOIN", EV_JOIN),
+        ("EV_LEAVE", EV_LEAVE),
         ("EXPIRED_HANDSHAKE", EXPIRED_HANDSHAKE),
         ("EXPIRED_HEARTBEAT", EXPIRED_HEARTBEAT),
         ("EXPIRED_PEER_TTL", EXPIRED_PEER_TTL),

@@ -27,11 +27,31 @@ pub enum SocketType {
     Xpub = 9,
     /// `ZMQ_XSUB`
     Xsub = 10,
+    /// `ZMQ_STREAM`: raw tcp, no ZMTP (never named in a READY).
+    Stream = 11,
+    /// `ZMQ_SERVER` (draft, RFC 41)
+    Server = 12,
+    /// `ZMQ_CLIENT` (draft, RFC 41)
+    Client = 13,
+    /// `ZMQ_RADIO` (draft, RFC 48)
+    Radio = 14,
+    /// `ZMQ_DISH` (draft, RFC 48)
+    Dish = 15,
+    /// `ZMQ_GATHER` (draft, RFC 49)
+    Gather = 16,
+    /// `ZMQ_SCATTER` (draft, RFC 49)
+    Scatter = 17,
+    /// `ZMQ_DGRAM` (draft): udp datagrams only, never over ZMTP.
+    Dgram = 18,
+    /// `ZMQ_PEER` (draft, RFC 51)
+    Peer = 19,
+    /// `ZMQ_CHANNEL` (draft, RFC 51)
+    Channel = 20,
 }
 
 impl SocketType {
     /// Every socket type, in number order (so `ALL[n]` has number `n`).
-    pub const ALL: [SocketType; 11] = [
+    pub const ALL: [SocketType; 21] = [
         SocketType::Pair,
         SocketType::Pub,
         SocketType::Sub,
@@ -43,6 +63,16 @@ impl SocketType {
         SocketType::Push,
         SocketType::Xpub,
         SocketType::Xsub,
+        SocketType::Stream,
+        SocketType::Server,
+        SocketType::Client,
+        SocketType::Radio,
+        SocketType::Dish,
+        SocketType::Gather,
+        SocketType::Scatter,
+        SocketType::Dgram,
+        SocketType::Peer,
+        SocketType::Channel,
     ];
 
     /// The type with libzmq number `number`, if there is one.
@@ -77,10 +107,22 @@ impl SocketType {
             SocketType::Push => "PUSH",
             SocketType::Xpub => "XPUB",
             SocketType::Xsub => "XSUB",
+            SocketType::Stream => "STREAM",
+            SocketType::Server => "SERVER",
+            SocketType::Client => "CLIENT",
+            SocketType::Radio => "RADIO",
+            SocketType::Dish => "DISH",
+            SocketType::Gather => "GATHER",
+            SocketType::Scatter => "SCATTER",
+            SocketType::Dgram => "DGRAM",
+            SocketType::Peer => "PEER",
+            SocketType::Channel => "CHANNEL",
         }
     }
 
-    /// Whether a socket of this type may talk to a peer of type `peer` (spec §3.6).
+    /// Whether a socket of this type may talk to a peer of type `peer` (spec §3.6, and
+    /// libzmq's `mechanism_t::check_socket_type` for the draft types). STREAM and DGRAM
+    /// never handshake, so they pair with nothing.
     pub fn is_compatible_with(self, peer: SocketType) -> bool {
         use SocketType::*;
         matches!(
@@ -94,6 +136,14 @@ impl SocketType {
                 | (Router, Req | Dealer | Router)
                 | (Pull, Push)
                 | (Push, Pull)
+                | (Server, Client)
+                | (Client, Server)
+                | (Radio, Dish)
+                | (Dish, Radio)
+                | (Gather, Scatter)
+                | (Scatter, Gather)
+                | (Peer, Peer)
+                | (Channel, Channel)
         )
     }
 
@@ -117,7 +167,7 @@ mod tests {
             assert_eq!(SocketType::from_number(t.number()), Some(t));
             assert_eq!(SocketType::from_name(t.name().as_bytes()), Some(t));
         }
-        assert_eq!(SocketType::from_number(11), None);
+        assert_eq!(SocketType::from_number(21), None);
     }
 
     #[test]
@@ -140,8 +190,13 @@ mod tests {
                 pairs += usize::from(a.is_compatible_with(b));
             }
         }
-        // Spec §3.6 lists 21 ordered pairs for the 11 classic types.
-        assert_eq!(pairs, 21);
+        // Spec §3.6 lists 21 ordered pairs for the 11 classic types; the draft types add
+        // SERVER/CLIENT, RADIO/DISH, GATHER/SCATTER (two each) and PEER, CHANNEL (one each).
+        assert_eq!(pairs, 21 + 8);
+        assert!(!SocketType::Stream.is_compatible_with(SocketType::Stream));
+        assert!(!SocketType::Dgram.is_compatible_with(SocketType::Dgram));
+        assert!(!SocketType::Client.is_compatible_with(SocketType::Client));
+        assert!(!SocketType::Dish.is_compatible_with(SocketType::Sub));
         assert!(SocketType::Req.is_compatible_with(SocketType::Router));
         assert!(!SocketType::Req.is_compatible_with(SocketType::Req));
         assert!(!SocketType::Push.is_compatible_with(SocketType::Push));

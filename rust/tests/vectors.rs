@@ -238,6 +238,60 @@ fn subscription_commands_become_events_and_3_0_ones_stay_messages() {
     assert_eq!(got.messages, [vec![b"\x01topic".to_vec()]]);
 }
 
+/// `\x04JOIN` + `tv` and `\x05LEAVE` + `tv` as command frames (libzmq's dish session).
+const JOIN_TV: &str = "04 07 04 4a 4f 49 4e 74 76";
+const LEAVE_TV: &str = "04 08 05 4c 45 41 56 45 74 76";
+
+#[test]
+fn dish_subscriptions_are_join_and_leave_commands() {
+    let mut conn = ready_against_libzmq(SocketType::Dish, SocketType::Radio);
+    conn.send_subscription(b"tv", true).unwrap();
+    conn.send_subscription(b"tv", false).unwrap();
+    let mut expected = hex(JOIN_TV);
+    expected.extend_from_slice(&hex(LEAVE_TV));
+    assert_eq!(take_output(&mut conn, &[]).unwrap(), expected);
+}
+
+#[test]
+fn radio_reports_join_and_leave_and_others_ignore_them() {
+    let mut input = hex(JOIN_TV);
+    input.extend_from_slice(&hex(LEAVE_TV));
+    let mut radio = ready_against_libzmq(SocketType::Radio, SocketType::Dish);
+    assert_eq!(
+        feed(&mut radio, &input).unwrap().events,
+        [Got::Join(b"tv".to_vec()), Got::Leave(b"tv".to_vec())]
+    );
+    // libzmq's other sessions drop JOIN/LEAVE like any unknown command.
+    let mut xpub = ready_against_libzmq(SocketType::Xpub, SocketType::Sub);
+    let got = feed(&mut xpub, &input).unwrap();
+    assert_eq!((got.events.len(), got.messages.len()), (0, 0));
+    // A group above ZMQ_GROUP_MAX_LENGTH ends a RADIO's connection.
+    let mut long = vec![0x04, 0x00, 0x04];
+    long.extend_from_slice(b"JOIN");
+    long.extend_from_slice(&[b'g'; 256]);
+    long[1] = (long.len() - 2) as u8;
+    let mut frame = vec![0x06];
+    frame.extend_from_slice(&(long.len() as u64 - 2).to_be_bytes());
+    frame.extend_from_slice(&long[2..]);
+    assert!(feed(&mut radio, &frame).is_err());
+}
+
+#[test]
+fn draft_types_handshake_only_with_their_partners() {
+    for (a, b) in [
+        (SocketType::Client, SocketType::Server),
+        (SocketType::Radio, SocketType::Dish),
+        (SocketType::Scatter, SocketType::Gather),
+        (SocketType::Peer, SocketType::Peer),
+        (SocketType::Channel, SocketType::Channel),
+    ] {
+        let pair = ConnectionPair::ready(a, b);
+        assert_eq!(pair.a.peer_metadata().unwrap().socket_type, Some(b));
+    }
+    let mut pair = ConnectionPair::new(SocketType::Client, SocketType::Client);
+    assert!(pair.pump().is_err());
+}
+
 #[test]
 fn error_command_matches_libzmq_and_closes() {
     let mut conn = Connection::new(SocketType::Rep, b"", None);

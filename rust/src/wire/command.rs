@@ -9,6 +9,9 @@ use crate::wire::frame;
 /// The most context a PING may carry and a PONG echoes (RFC 37 §"Connection Heartbeating").
 pub const MAX_PING_CONTEXT: usize = 16;
 
+/// The longest RADIO/DISH group libzmq 4.3 accepts (`ZMQ_GROUP_MAX_LENGTH`).
+pub const MAX_GROUP_LEN: usize = 255;
+
 /// A command, borrowing its fields from the frame body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command<'a> {
@@ -41,6 +44,16 @@ pub enum Command<'a> {
     Cancel {
         /// The subscription prefix.
         topic: &'a [u8],
+    },
+    /// `JOIN`: a DISH joins `group` (RFC 48; libzmq's dish session sends it for `zmq_join`).
+    Join {
+        /// The group, at most [`MAX_GROUP_LEN`] bytes.
+        group: &'a [u8],
+    },
+    /// `LEAVE`: a DISH leaves `group` (RFC 48).
+    Leave {
+        /// The group, at most [`MAX_GROUP_LEN`] bytes.
+        group: &'a [u8],
     },
     /// Any other command (mechanism commands such as HELLO, or future ones).
     Unknown {
@@ -87,6 +100,12 @@ impl<'a> Command<'a> {
             },
             b"SUBSCRIBE" => Command::Subscribe { topic: data },
             b"CANCEL" => Command::Cancel { topic: data },
+            // libzmq's radio session refuses a longer group as it would a bad message.
+            b"JOIN" | b"LEAVE" if data.len() > MAX_GROUP_LEN => {
+                return Err(InvalidFrame::MalformedCommand.into())
+            }
+            b"JOIN" => Command::Join { group: data },
+            b"LEAVE" => Command::Leave { group: data },
             _ => Command::Unknown { name, data },
         })
     }
@@ -100,6 +119,8 @@ impl<'a> Command<'a> {
             Command::Pong { .. } => b"PONG",
             Command::Subscribe { .. } => b"SUBSCRIBE",
             Command::Cancel { .. } => b"CANCEL",
+            Command::Join { .. } => b"JOIN",
+            Command::Leave { .. } => b"LEAVE",
             Command::Unknown { name, .. } => name,
         }
     }
@@ -122,6 +143,7 @@ impl<'a> Command<'a> {
             }
             Command::Pong { context } => [cut_context(context), b""],
             Command::Subscribe { topic } | Command::Cancel { topic } => [topic, b""],
+            Command::Join { group } | Command::Leave { group } => [group, b""],
             Command::Unknown { data, .. } => [data, b""],
         };
         let name = self.name();
@@ -240,6 +262,8 @@ mod tests {
             Command::Pong { context: b"ctx" },
             Command::Subscribe { topic: b"topic" },
             Command::Cancel { topic: b"" },
+            Command::Join { group: b"weather" },
+            Command::Leave { group: b"" },
             Command::Unknown {
                 name: b"HELLO",
                 data: b"\x01\x02",
@@ -270,6 +294,21 @@ mod tests {
                 ttl: 1,
                 context: &context[..16]
             })
+        );
+    }
+
+    #[test]
+    fn join_matches_libzmq_and_limits_the_group() {
+        // libzmq's dish session writes `\x04JOIN` + group as a command frame.
+        assert_eq!(body(Command::Join { group: b"tv" }), b"\x04JOINtv");
+        assert_eq!(body(Command::Leave { group: b"tv" }), b"\x05LEAVEtv");
+        let mut join = b"\x04JOIN".to_vec();
+        join.extend_from_slice(&[b'g'; MAX_GROUP_LEN]);
+        assert!(matches!(Command::decode(&join), Ok(Command::Join { .. })));
+        join.push(b'g');
+        assert_eq!(
+            Command::decode(&join),
+            Err(InvalidFrame::MalformedCommand.into())
         );
     }
 

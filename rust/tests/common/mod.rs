@@ -18,6 +18,8 @@ pub enum Got {
     Subscribe(Vec<u8>),
     Cancel(Vec<u8>),
     Error(Vec<u8>),
+    Join(Vec<u8>),
+    Leave(Vec<u8>),
 }
 
 /// A sink that records complete messages and events.
@@ -46,6 +48,8 @@ impl Sink for Recorder {
             Event::Subscribe(topic) => Got::Subscribe(topic.to_vec()),
             Event::Cancel(topic) => Got::Cancel(topic.to_vec()),
             Event::Error(reason) => Got::Error(reason.to_vec()),
+            Event::Join(group) => Got::Join(group.to_vec()),
+            Event::Leave(group) => Got::Leave(group.to_vec()),
         });
         Ok(())
     }
