@@ -22,7 +22,8 @@ import zmtrio._core
 from zmq.utils import z85 as pyzmq_z85
 
 SOCKET_TYPES = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH"]
-SOCKET_TYPES += ["XPUB", "XSUB"]
+SOCKET_TYPES += ["XPUB", "XSUB", "STREAM", "SERVER", "CLIENT", "RADIO", "DISH", "GATHER"]
+SOCKET_TYPES += ["SCATTER", "DGRAM", "PEER", "CHANNEL"]
 
 EVENT_NAMES = [
     "CONNECTED",

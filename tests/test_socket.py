@@ -27,7 +27,8 @@ async def _pair(ctx: zmtrio.Context, name: str) -> tuple[zmtrio.Socket, zmtrio.S
         ("tcp://127.0.0.1:abc", errno.EINVAL),
         ("tcp://127.0.0.1:70000", errno.EINVAL),
         ("no-separator", errno.EINVAL),
-        ("udp://127.0.0.1:5555", errno.EPROTONOSUPPORT),
+        ("udp://127.0.0.1:5555", zmtrio.ENOCOMPATPROTO),  # udp is for RADIO/DISH/DGRAM
+        ("pgm://127.0.0.1:5555", errno.EPROTONOSUPPORT),
         ("inproc://", errno.EINVAL),
         ("tcp://no-such-host.invalid:5555", errno.ENODEV),
     ],

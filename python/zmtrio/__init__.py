@@ -11,9 +11,13 @@ Names follow pyzmq; the lifecycle follows trio.
 
 from __future__ import annotations
 
+from ._constants import CHANNEL as CHANNEL
+from ._constants import CLIENT as CLIENT
 from ._constants import (
     DEALER as DEALER,
 )
+from ._constants import DGRAM as DGRAM
+from ._constants import DISH as DISH
 from ._constants import (
     DONTWAIT as DONTWAIT,
 )
@@ -41,12 +45,15 @@ from ._constants import (
 from ._constants import (
     EVENT_ALL as EVENT_ALL,
 )
+from ._constants import GATHER as GATHER
+from ._constants import GROUP_MAX_LENGTH as GROUP_MAX_LENGTH
 from ._constants import (
     NOBLOCK as NOBLOCK,
 )
 from ._constants import (
     PAIR as PAIR,
 )
+from ._constants import PEER as PEER
 from ._constants import (
     POLLERR as POLLERR,
 )
@@ -65,6 +72,7 @@ from ._constants import (
 from ._constants import (
     PUSH as PUSH,
 )
+from ._constants import RADIO as RADIO
 from ._constants import (
     REP as REP,
 )
@@ -74,9 +82,12 @@ from ._constants import (
 from ._constants import (
     ROUTER as ROUTER,
 )
+from ._constants import SCATTER as SCATTER
+from ._constants import SERVER as SERVER
 from ._constants import (
     SNDMORE as SNDMORE,
 )
+from ._constants import STREAM as STREAM
 from ._constants import (
     SUB as SUB,
 )
@@ -148,6 +159,7 @@ RECONNECT_IVL_MAX = SocketOption.RECONNECT_IVL_MAX
 MAXMSGSIZE = SocketOption.MAXMSGSIZE
 SNDHWM = SocketOption.SNDHWM
 RCVHWM = SocketOption.RCVHWM
+MULTICAST_HOPS = SocketOption.MULTICAST_HOPS
 RCVTIMEO = SocketOption.RCVTIMEO
 SNDTIMEO = SocketOption.SNDTIMEO
 LAST_ENDPOINT = SocketOption.LAST_ENDPOINT
@@ -178,12 +190,14 @@ HANDSHAKE_IVL = SocketOption.HANDSHAKE_IVL
 XPUB_NODROP = SocketOption.XPUB_NODROP
 XPUB_MANUAL = SocketOption.XPUB_MANUAL
 XPUB_WELCOME_MSG = SocketOption.XPUB_WELCOME_MSG
+STREAM_NOTIFY = SocketOption.STREAM_NOTIFY
 HEARTBEAT_IVL = SocketOption.HEARTBEAT_IVL
 HEARTBEAT_TTL = SocketOption.HEARTBEAT_TTL
 HEARTBEAT_TIMEOUT = SocketOption.HEARTBEAT_TIMEOUT
 XPUB_VERBOSER = SocketOption.XPUB_VERBOSER
 CONNECT_TIMEOUT = SocketOption.CONNECT_TIMEOUT
 ZAP_ENFORCE_DOMAIN = SocketOption.ZAP_ENFORCE_DOMAIN
+MULTICAST_LOOP = SocketOption.MULTICAST_LOOP
 XSUB_VERBOSE_UNSUBSCRIBE = SocketOption.XSUB_VERBOSE_UNSUBSCRIBE
 IDENTITY = SocketOption.ROUTING_ID
 
@@ -214,6 +228,17 @@ __all__ = [
     "SUB",
     "XPUB",
     "XSUB",
+    "CHANNEL",
+    "CLIENT",
+    "DGRAM",
+    "DISH",
+    "GATHER",
+    "GROUP_MAX_LENGTH",
+    "PEER",
+    "RADIO",
+    "SCATTER",
+    "SERVER",
+    "STREAM",
     "Again",
     "Context",
     "ContextTerminated",

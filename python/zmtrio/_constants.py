@@ -6,7 +6,11 @@ import enum
 import errno as _errno
 
 __all__ = [
+    "CHANNEL",
+    "CLIENT",
     "DEALER",
+    "DGRAM",
+    "DISH",
     "DONTWAIT",
     "EAGAIN",
     "EFSM",
@@ -16,18 +20,25 @@ __all__ = [
     "ENOTSUP",
     "ETERM",
     "EVENT_ALL",
+    "GATHER",
+    "GROUP_MAX_LENGTH",
     "NOBLOCK",
     "PAIR",
+    "PEER",
     "POLLERR",
     "POLLIN",
     "POLLOUT",
     "PUB",
     "PULL",
     "PUSH",
+    "RADIO",
     "REP",
     "REQ",
     "ROUTER",
+    "SCATTER",
+    "SERVER",
     "SNDMORE",
+    "STREAM",
     "SUB",
     "XPUB",
     "XSUB",
@@ -50,6 +61,16 @@ class SocketType(enum.IntEnum):
     PUSH = 8
     XPUB = 9
     XSUB = 10
+    STREAM = 11
+    SERVER = 12
+    CLIENT = 13
+    RADIO = 14
+    DISH = 15
+    GATHER = 16
+    SCATTER = 17
+    DGRAM = 18
+    PEER = 19
+    CHANNEL = 20
 
 
 PAIR = SocketType.PAIR
@@ -63,6 +84,19 @@ PULL = SocketType.PULL
 PUSH = SocketType.PUSH
 XPUB = SocketType.XPUB
 XSUB = SocketType.XSUB
+STREAM = SocketType.STREAM
+SERVER = SocketType.SERVER
+CLIENT = SocketType.CLIENT
+RADIO = SocketType.RADIO
+DISH = SocketType.DISH
+GATHER = SocketType.GATHER
+SCATTER = SocketType.SCATTER
+DGRAM = SocketType.DGRAM
+PEER = SocketType.PEER
+CHANNEL = SocketType.CHANNEL
+
+#: The longest RADIO/DISH group libzmq 4.3 accepts (``ZMQ_GROUP_MAX_LENGTH``).
+GROUP_MAX_LENGTH = 255
 
 #: Send/receive flags (libzmq values).
 DONTWAIT = 1

@@ -14,6 +14,8 @@ from typing import Any, Final, final
 __all__ = [
     "EV_CANCEL",
     "EV_ERROR",
+    "EV_JOIN",
+    "EV_LEAVE",
     "EV_PING",
     "EV_READY",
     "EV_SUBSCRIBE",
@@ -39,6 +41,10 @@ EV_SUBSCRIBE: Final[int]
 """``(EV_SUBSCRIBE, topic)``: a SUBSCRIBE command arrived (ZMTP 3.1 peers)."""
 EV_CANCEL: Final[int]
 """``(EV_CANCEL, topic)``: a CANCEL command arrived (ZMTP 3.1 peers)."""
+EV_JOIN: Final[int]
+"""``(EV_JOIN, group)``: a DISH joined a group (RADIO connections only)."""
+EV_LEAVE: Final[int]
+"""``(EV_LEAVE, group)``: a DISH left a group (RADIO connections only)."""
 EV_ERROR: Final[int]
 """``(EV_ERROR, reason)``: the peer sent ERROR during the handshake; the connection is closed
 and must not retry. (After the handshake ERROR is ignored, as libzmq ignores it.)"""

@@ -51,6 +51,7 @@ _NOBODY: Final = Holder.NOBODY
 _READER: Final = Holder.READER
 _RECEIVER: Final = Holder.RECEIVER
 _HELD: Final = Claim.HELD
+_SUBSCRIPTION_EVENTS: Final = (_core.EV_SUBSCRIBE, _core.EV_CANCEL, _core.EV_JOIN, _core.EV_LEAVE)
 
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -219,9 +220,11 @@ class Engine:
                 if value in (b"300", b"400", b"500"):
                     self._socket.emit(EventType.HANDSHAKE_FAILED_AUTH, int(value), self._endpoint)
                 raise _PeerRefused(value.decode("ascii", "replace"))
-            elif kind in (_core.EV_SUBSCRIBE, _core.EV_CANCEL):
-                # Only publishing patterns act on them (libzmq ignores them elsewhere).
-                self._socket.subscription(self.peer, event[1], kind == _core.EV_SUBSCRIBE)
+            elif kind in _SUBSCRIPTION_EVENTS:
+                # Only publishing patterns act on them (libzmq ignores them elsewhere); a
+                # RADIO's are JOIN and LEAVE.
+                subscribe = kind in (_core.EV_SUBSCRIBE, _core.EV_JOIN)
+                self._socket.subscription(self.peer, event[1], subscribe)
 
     async def _serve(self) -> None:
         """Run reader, writer (and timers) until one of them ends the connection."""

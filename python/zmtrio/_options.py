@@ -35,6 +35,7 @@ class SocketOption(enum.IntEnum):
     MAXMSGSIZE = 22
     SNDHWM = 23
     RCVHWM = 24
+    MULTICAST_HOPS = 25
     RCVTIMEO = 27
     SNDTIMEO = 28
     LAST_ENDPOINT = 32
@@ -65,12 +66,14 @@ class SocketOption(enum.IntEnum):
     XPUB_NODROP = 69
     XPUB_MANUAL = 71
     XPUB_WELCOME_MSG = 72
+    STREAM_NOTIFY = 73
     HEARTBEAT_IVL = 75
     HEARTBEAT_TTL = 76
     HEARTBEAT_TIMEOUT = 77
     XPUB_VERBOSER = 78
     CONNECT_TIMEOUT = 79
     ZAP_ENFORCE_DOMAIN = 93
+    MULTICAST_LOOP = 96
     XSUB_VERBOSE_UNSUBSCRIBE = 115
 
 
@@ -98,9 +101,9 @@ class OptionSpec:
     readable: bool = True
     writable: bool = True
     types: frozenset[SocketType] = _ALL_TYPES
-    built: bool = True
+    built: bool | frozenset[SocketType] = True
     """False for options whose behaviour zmtrio does not implement yet: setting them raises
-    ``ENOTSUP`` instead of being silently ignored."""
+    ``ENOTSUP`` instead of being silently ignored; or the socket types it is built for."""
 
 
 def _int(
@@ -156,6 +159,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     OptionSpec(_O.MAXMSGSIZE, _INT, -1, -(2**63), 2**63 - 1),
     _int(_O.SNDHWM, 1000),
     _int(_O.RCVHWM, 1000),
+    _int(_O.MULTICAST_HOPS, 1, 1),
     _int(_O.RCVTIMEO, -1, -1),
     _int(_O.SNDTIMEO, -1, -1),
     OptionSpec(_O.LAST_ENDPOINT, _STR, "", writable=False),
@@ -190,8 +194,8 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         b"",
         maximum=255,
         readable=False,
-        types=frozenset({_T.ROUTER}),
-        built=False,
+        types=frozenset({_T.ROUTER, _T.STREAM}),
+        built=frozenset({_T.STREAM}),
     ),
     _int(_O.HANDSHAKE_IVL, 30_000),
     _publisher_flag(_O.XPUB_NODROP),
@@ -213,6 +217,11 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
     _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
+    _int(_O.MULTICAST_LOOP, 1, maximum=_BOOL_MAX),
+    # A STREAM's own option: write-only in libzmq (stream_t::xsetsockopt).
+    OptionSpec(
+        _O.STREAM_NOTIFY, _INT, 1, maximum=_BOOL_MAX, readable=False, types=frozenset({_T.STREAM})
+    ),
     _flag(_O.XSUB_VERBOSE_UNSUBSCRIBE, _T.XSUB),
 )
 
@@ -228,7 +237,7 @@ def validate(spec: OptionSpec, socket_type: SocketType, value: object) -> int | 
     name = spec.option.name
     if not spec.writable or socket_type not in spec.types:
         raise ZMQError(errno.EINVAL, f"option {name} cannot be set on a {socket_type.name} socket")
-    if not spec.built:
+    if spec.built is False or (spec.built is not True and socket_type not in spec.built):
         raise ZMQError(ENOTSUP, f"option {name} is not implemented by zmtrio yet")
     if spec.kind == _INT:
         if not isinstance(value, int):  # bool is an int, as in pyzmq

@@ -34,11 +34,16 @@ from ._options import OPTIONS, OPTIONS_BY_ID, SocketOption, validate
 from ._peer import Peer
 from ._pipe import Pipe
 from ._routing import PATTERNS
+from ._routing._peer_channel import PeerPattern
+from ._routing._radio_dish import join_group
 from ._seam import ReaderLease
 from ._threads import current_thread, wrong_thread
-from ._transport import split_endpoint
+from ._transport import check_transport, split_endpoint
 from ._transport._inproc import InprocRegistry
 from ._transport._stream import Listener, accept_loop, connect_loop, listen, opener
+from ._transport._udp import check_type as udp_check_type
+from ._transport._udp import open_udp_socket, run_udp
+from ._transport._udp import parse as udp_parse
 
 __all__ = ["Socket", "SocketOwner", "SocketStatistics"]
 
@@ -62,6 +67,16 @@ _COMPATIBLE: Final[dict[SocketType, frozenset[SocketType]]] = {
     SocketType.PUSH: frozenset({SocketType.PULL}),
     SocketType.XPUB: frozenset({SocketType.SUB, SocketType.XSUB}),
     SocketType.XSUB: frozenset({SocketType.PUB, SocketType.XPUB}),
+    SocketType.SERVER: frozenset({SocketType.CLIENT}),
+    SocketType.CLIENT: frozenset({SocketType.SERVER}),
+    SocketType.RADIO: frozenset({SocketType.DISH}),
+    SocketType.DISH: frozenset({SocketType.RADIO}),
+    SocketType.GATHER: frozenset({SocketType.SCATTER}),
+    SocketType.SCATTER: frozenset({SocketType.GATHER}),
+    SocketType.PEER: frozenset({SocketType.PEER}),
+    SocketType.CHANNEL: frozenset({SocketType.CHANNEL}),
+    SocketType.STREAM: frozenset(),
+    SocketType.DGRAM: frozenset(),
 }
 
 
@@ -428,7 +443,10 @@ class Socket:
         """
         self._check_open()
         transport, address = split_endpoint(endpoint)
-        if transport == "inproc":
+        check_transport(self.type, transport)
+        if transport == "udp":
+            resolved = await self._open_udp(address, bind=True)
+        elif transport == "inproc":
             await checkpoint()
             resolved = self._context._inproc.bind(self, address)
             self._inproc_bound.append(address)
@@ -454,6 +472,9 @@ class Socket:
         connections it accepted. ``ENOENT`` if it is not bound."""
         self._check_open()
         transport, address = split_endpoint(endpoint)
+        if transport == "udp":
+            await self.disconnect(endpoint)  # a udp bind is a connect, as in libzmq
+            return
         await checkpoint()
         if transport == "inproc":
             if address not in self._inproc_bound:
@@ -474,6 +495,10 @@ class Socket:
         With ``IMMEDIATE`` off (default) messages queue for it before it is up, as libzmq."""
         self._check_open()
         transport, address = split_endpoint(endpoint)
+        check_transport(self.type, transport)
+        if transport == "udp":
+            self._last_endpoint = await self._open_udp(address, bind=False)
+            return
         await checkpoint()
         immediate = self._options[SocketOption.IMMEDIATE]
         if transport == "inproc":
@@ -488,6 +513,23 @@ class Socket:
             self._attach(peer)
         self._connections.setdefault(endpoint, []).append((scope, peer))
         self._last_endpoint = endpoint
+
+    async def _open_udp(self, address: str, *, bind: bool) -> str:
+        """Bind (DISH, DGRAM) or connect (RADIO; DISH and DGRAM alike) ``udp://address``:
+        one peer whose pipes a datagram task carries; return the resolved endpoint."""
+        udp_check_type(self.type, bind=bind)
+        send_only = self.type == SocketType.RADIO
+        parsed = udp_parse(address, bind=not send_only)
+        await checkpoint()
+        self._check_open()
+        sock, resolved = open_udp_socket(parsed, self._options, send_only=send_only)
+        peer = self.new_peer(resolved)
+        scope = self._spawn(run_udp, self.type, sock, parsed, peer)
+        if not self.connection_ready(peer, None):
+            scope.cancel()
+            raise ZMQError(errno.EINVAL, f"a {self.type.name} socket takes one udp endpoint")
+        self._connections.setdefault(resolved, []).append((scope, peer))
+        return resolved
 
     async def disconnect(self, endpoint: str) -> None:
         """Drop the connection(s) made by ``connect(endpoint)`` and their queued messages.
@@ -506,14 +548,28 @@ class Socket:
 
     # ------------------------------------------------------------------ sending
 
-    async def send(self, data: BytesLike, flags: int = 0) -> None:
+    async def send(
+        self,
+        data: BytesLike,
+        flags: int = 0,
+        *,
+        routing_id: int | None = None,
+        group: bytes | str | None = None,
+    ) -> None:
         """Send one frame; with ``SNDMORE`` more frames of the same message follow.
 
         Blocks while no peer can take the message (``DONTWAIT``: raise ``Again``).
+        ``routing_id`` picks a SERVER's or PEER's peer (``EHOSTUNREACH`` if unknown);
+        ``group`` a RADIO's group (at most 255 bytes).
         """
         frame = data if type(data) is bytes else _as_frame(data)
+        if routing_id is not None or group is not None:
+            await self._send_addressed(frame, flags, routing_id, group)
+            return
         if flags & SNDMORE:
             self._check_open()
+            if self._pattern.single_frame:
+                raise ZMQError(errno.EINVAL, f"{self.type.name} sockets send single frames only")
             await checkpoint_if_cancelled()
             self._pending_frames.append(frame)
             return
@@ -560,18 +616,44 @@ class Socket:
             raise Again()
         await self._wait_to_send(message)
 
-    async def _wait_to_send(self, message: list[bytes]) -> None:
+    async def _send_addressed(
+        self, frame: bytes, flags: int, routing_id: int | None, group: bytes | str | None
+    ) -> None:
+        """``send`` with a routing id or a group: the pattern routes by it."""
+        self._check_open()
+        if flags & SNDMORE or self._pending_frames:
+            raise ZMQError(errno.EINVAL, f"{self.type.name} sockets send single frames only")
+        if isinstance(group, str):
+            group = group.encode()
+        send = partial(self._pattern.send_addressed, routing_id=routing_id, group=group)
+        await checkpoint_if_cancelled()
+        message = [frame]
+        if send(message):
+            self._calls += 1
+            if not self._calls % _FAIRNESS_BATCH:
+                await cancel_shielded_checkpoint()
+            return
+        if flags & DONTWAIT:
+            raise Again()
+        await self._wait_to_send(message, send)
+
+    async def _wait_to_send(
+        self, message: list[bytes], send: Callable[[list[bytes]], object] | None = None
+    ) -> None:
         timeout_ms = self._options[SocketOption.SNDTIMEO]
         if timeout_ms < 0:  # no cancel scope unless asked: it costs on every wait
-            await self._park_until_sent(message)
+            await self._park_until_sent(message, send)
             return
         with trio.move_on_after(timeout_ms / 1000):
-            await self._park_until_sent(message)
+            await self._park_until_sent(message, send)
             return
         raise Again(msg="SNDTIMEO expired before the message could be queued")
 
-    async def _park_until_sent(self, message: list[bytes]) -> None:
-        send = self._pattern.send
+    async def _park_until_sent(
+        self, message: list[bytes], send: Callable[[list[bytes]], object] | None
+    ) -> None:
+        if send is None:
+            send = self._pattern.send
         while True:
             await self._send_lot.park()
             self._check_open()
@@ -836,6 +918,28 @@ class Socket:
         self.setsockopt(
             SocketOption.UNSUBSCRIBE, topic.encode() if isinstance(topic, str) else topic
         )
+
+    def join(self, group: bytes | str) -> None:
+        """Join a RADIO group (DISH sockets): at most 255 bytes; ``EINVAL`` if joined
+        already, ``ENOTSUP`` on other types."""
+        self._check_open()
+        join_group(self._pattern, group, join=True)
+
+    def leave(self, group: bytes | str) -> None:
+        """Leave a group joined before (DISH sockets); ``EINVAL`` if it was not joined."""
+        self._check_open()
+        join_group(self._pattern, group, join=False)
+
+    async def connect_peer(self, endpoint: str) -> int:
+        """Connect a PEER socket to ``endpoint`` and return the routing id its peer has
+        from now on (``send(data, routing_id=...)``), as libzmq's ``zmq_connect_peer``."""
+        self._check_open()
+        if not isinstance(self._pattern, PeerPattern):
+            raise ZMQError(ENOTSUP, "connect_peer is for PEER sockets")
+        if self._options[SocketOption.IMMEDIATE]:
+            raise ZMQError(errno.EFAULT, "connect_peer does not work with IMMEDIATE")
+        await self.connect(endpoint)
+        return self._pattern.last_attached_id()
 
     # ------------------------------------------------------------------ observing
 

@@ -14,6 +14,16 @@ PUB        distribute      (none)        any (filtered by subscription, drops at
 SUB        (none)          fair-queue    any (subscriptions upstream, filter again)
 XPUB       distribute      subscriptions any (as PUB; app sees (un)subscriptions)
 XSUB       distribute      fair-queue    any (app sends (un)subscriptions; no filter)
+STREAM     route-by-id     fair-queue    any (raw tcp; routing id frame + data)
+CLIENT     load-balance    fair-queue    any (single frames)
+SERVER     route-by-number fair-queue    any (single frames; ``Message.routing_id``)
+RADIO      by group        (none)        any (JOINed groups; udp peers get everything)
+DISH       (none)          fair-queue    any (single frames; joined groups only)
+SCATTER    load-balance    (none)        any (single frames)
+GATHER     (none)          fair-queue    any (single frames)
+PEER       route-by-number fair-queue    any (as SERVER; ``connect_peer``)
+CHANNEL    exclusive       exclusive     one at most (single frames)
+DGRAM      by address      fair-queue    udp only (address frame + body)
 =========  ==============  ============  ===========
 
 Strategies, one module each: load-balance (libzmq ``lb_t``: round-robin over peers whose
@@ -29,11 +39,16 @@ functions in ``_envelope``. Every strategy moves whole messages only.
 from __future__ import annotations
 
 from .._constants import SocketType
+from ._client_server import Client, Server
+from ._dgram import Dgram
 from ._exclusive import Pair
 from ._pattern import Pattern
+from ._peer_channel import Channel, PeerPattern
 from ._pipeline import Pull, Push
 from ._pubsub import Pub, Sub, XPub, XSub
+from ._radio_dish import Dish, Radio
 from ._reqrep import Dealer, Rep, Req, Router
+from ._scatter_gather import Gather, Scatter
 
 __all__ = ["PATTERNS", "Pattern"]
 
@@ -50,4 +65,13 @@ PATTERNS: dict[SocketType, type[Pattern]] = {
     SocketType.SUB: Sub,
     SocketType.XPUB: XPub,
     SocketType.XSUB: XSub,
+    SocketType.SERVER: Server,
+    SocketType.CLIENT: Client,
+    SocketType.RADIO: Radio,
+    SocketType.DISH: Dish,
+    SocketType.GATHER: Gather,
+    SocketType.SCATTER: Scatter,
+    SocketType.PEER: PeerPattern,
+    SocketType.CHANNEL: Channel,
+    SocketType.DGRAM: Dgram,
 }

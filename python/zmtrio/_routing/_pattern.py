@@ -14,6 +14,7 @@ the direction.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,8 @@ class Pattern:
     #: and a trip through the writer task would only add latency; streaming types leave
     #: it False so the writer batches many messages into one system call.
     write_through: bool = False
+    #: Whether the type sends single frames only (the draft types): ``SNDMORE`` is EINVAL.
+    single_frame: bool = False
 
     send: Callable[[Message], object]
     """Queue a message; a false result means it must wait for room (strategies return the
@@ -60,6 +63,12 @@ class Pattern:
         self.recv = self._cannot_receive
         self.recv_many = self._recv_each
         self.has_message = _never
+
+    def send_addressed(self, msg: Message, routing_id: int | None, group: bytes | None) -> bool:
+        """``send`` to a routing id (SERVER, PEER) or a group (RADIO); EINVAL elsewhere."""
+        raise ZMQError(
+            errno.EINVAL, f"{type(self).__name__.upper()} sockets take no routing id or group"
+        )
 
     # ---------------------------------------------------------------- peers
 

@@ -1,0 +1,113 @@
+"""CLIENT and SERVER (RFC 41), as libzmq's ``client.cpp`` and ``server.cpp`` behave.
+
+- CLIENT: load-balance out (blocks when every peer is full), fair-queue in.
+- SERVER: fair-queue in, each message tagged with its peer's routing id
+  (``recv_message().routing_id``); out, ``send(data, routing_id=...)`` picks the peer
+  (:mod:`._route_by_number`): an unknown id is ``EHOSTUNREACH``, a full peer blocks.
+
+Both send and receive single frames only (:mod:`._single_frame`).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import Any, final
+
+from .._errors import ZMQError
+from .._peer import Peer
+from ._load_balance import LoadBalance
+from ._pattern import Message, Pattern
+from ._route_by_number import RouteByNumber
+from ._single_frame import FilteredQueue, check_single_frame, only_single_frames
+
+__all__ = ["Client", "RoutedByNumber", "Server"]
+
+
+def _always() -> bool:
+    return True
+
+
+@final
+class Client(Pattern):
+    """Round-robin out to peers with room, fair-queued in; single frames only."""
+
+    single_frame = True
+
+    def __init__(self, options: dict[int, Any]) -> None:
+        super().__init__(options)
+        self._balance = LoadBalance()
+        self._queue = FilteredQueue(only_single_frames)
+        self.send = self._send
+        self.writable = self._balance.writable
+        self.recv = self._queue.recv
+        self.recv_many = self._queue.recv_many
+        self.has_message = self._queue.has_message
+
+    def _send(self, msg: Message) -> bool:
+        check_single_frame(msg)
+        return self._balance.send(msg) is not None
+
+    def attach(self, peer: Peer) -> bool:
+        self._balance.attach(peer)
+        self._queue.attach(peer)
+        return True
+
+    def detach(self, peer: Peer) -> None:
+        self._balance.detach(peer)
+
+    def readable(self, peer: Peer) -> None:
+        self._queue.readable(peer)
+
+    def received_from(self) -> Peer | None:
+        return self._queue.last_peer
+
+
+class RoutedByNumber(Pattern):
+    """SERVER, and PEER on top of it: replies go by the routing id a message came with."""
+
+    single_frame = True
+
+    def __init__(self, options: dict[int, Any]) -> None:
+        super().__init__(options)
+        self._routes = RouteByNumber()
+        self._queue = FilteredQueue(self._routes.tag)
+        self.send = self._send_unrouted
+        self.writable = _always
+        self.recv = self._queue.recv
+        self.recv_many = self._queue.recv_many
+        self.has_message = self._queue.has_message
+
+    def _send_unrouted(self, msg: Message) -> bool:
+        check_single_frame(msg)
+        # libzmq reads routing id 0 from a message that was given none: no such peer.
+        return self._routes.send_to(0, msg)
+
+    def send_addressed(self, msg: Message, routing_id: int | None, group: bytes | None) -> bool:
+        if group is not None:
+            raise ZMQError(errno.EINVAL, f"{type(self).__name__.upper()} sockets have no groups")
+        check_single_frame(msg)
+        return self._routes.send_to(0 if routing_id is None else routing_id, msg)
+
+    def attach(self, peer: Peer) -> bool:
+        self._routes.attach(peer)
+        self._queue.attach(peer)
+        return True
+
+    def detach(self, peer: Peer) -> None:
+        self._routes.detach(peer)
+
+    def readable(self, peer: Peer) -> None:
+        self._queue.readable(peer)
+
+    def received_from(self) -> Peer | None:
+        return self._queue.last_peer
+
+    def last_routing_id(self) -> int | None:
+        """The routing id the message ``recv`` last returned came with."""
+        tag = self._queue.last_tag
+        return tag if isinstance(tag, int) else None
+
+
+@final
+class Server(RoutedByNumber):
+    """Fair-queued in with each peer's routing id; out by routing id."""
