@@ -507,8 +507,9 @@ class Socket:
         else:
             open_stream = opener(transport, address)
             peer = self.new_peer(endpoint)
+            self._pattern.connecting(peer)
             scope = self._spawn(connect_loop, self, endpoint, address, open_stream, peer)
-        if not immediate:
+        if not immediate and not self._pattern.raw:
             peer.keep_attached = True
             self._attach(peer)
         self._connections.setdefault(endpoint, []).append((scope, peer))

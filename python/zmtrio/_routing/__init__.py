@@ -14,7 +14,7 @@ PUB        distribute      (none)        any (filtered by subscription, drops at
 SUB        (none)          fair-queue    any (subscriptions upstream, filter again)
 XPUB       distribute      subscriptions any (as PUB; app sees (un)subscriptions)
 XSUB       distribute      fair-queue    any (app sends (un)subscriptions; no filter)
-STREAM     route-by-id     fair-queue    any (raw tcp; routing id frame + data)
+STREAM     by routing id   fair-queue    any (raw tcp/ipc; routing id frame + data)
 CLIENT     load-balance    fair-queue    any (single frames)
 SERVER     route-by-number fair-queue    any (single frames; ``Message.routing_id``)
 RADIO      by group        (none)        any (JOINed groups; udp peers get everything)
@@ -49,6 +49,7 @@ from ._pubsub import Pub, Sub, XPub, XSub
 from ._radio_dish import Dish, Radio
 from ._reqrep import Dealer, Rep, Req, Router
 from ._scatter_gather import Gather, Scatter
+from ._stream import Stream
 
 __all__ = ["PATTERNS", "Pattern"]
 
@@ -74,4 +75,5 @@ PATTERNS: dict[SocketType, type[Pattern]] = {
     SocketType.PEER: PeerPattern,
     SocketType.CHANNEL: Channel,
     SocketType.DGRAM: Dgram,
+    SocketType.STREAM: Stream,
 }

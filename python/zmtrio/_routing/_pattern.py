@@ -39,6 +39,9 @@ class Pattern:
     write_through: bool = False
     #: Whether the type sends single frames only (the draft types): ``SNDMORE`` is EINVAL.
     single_frame: bool = False
+    #: Whether connections are raw bytes (STREAM): no ZMTP, and a connect endpoint's peer
+    #: is attached only while connected (each connection has its own routing id).
+    raw: bool = False
 
     send: Callable[[Message], object]
     """Queue a message; a false result means it must wait for room (strategies return the
@@ -78,6 +81,9 @@ class Pattern:
 
     def detach(self, peer: Peer) -> None:
         """Stop routing through ``peer`` (its connection ended or the socket closes)."""
+
+    def connecting(self, peer: Peer) -> None:
+        """``connect`` made ``peer`` for a new endpoint (STREAM takes CONNECT_ROUTING_ID)."""
 
     def connected(self, peer: Peer) -> None:
         """``peer`` finished a handshake (called on every reconnect, after ``attach``)."""

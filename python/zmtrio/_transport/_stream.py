@@ -11,10 +11,11 @@ from typing import Any, final
 
 import trio
 
-from .._constants import EventType
+from .._constants import EventType, SocketType
 from .._engine import Engine
 from .._options import SocketOption
 from .._peer import Peer
+from .._raw_engine import RawEngine
 from .._seam import HostSocket
 from . import _ipc, _tcp
 from ._socket_io import SocketIO
@@ -63,9 +64,15 @@ def opener(transport: str, address: str) -> OpenStream:
     return _ipc.open_socket
 
 
+def _engine(socket: HostSocket, io: SocketIO, endpoint: str, peer: Peer) -> Engine | RawEngine:
+    """ZMTP's engine, or the raw one for STREAM sockets."""
+    engine = RawEngine if socket.type == SocketType.STREAM else Engine
+    return engine(socket, io, endpoint, peer)
+
+
 async def _serve_accepted(socket: HostSocket, io: SocketIO, endpoint: str) -> None:
     peer = socket.new_peer(endpoint)
-    await Engine(socket, io, endpoint, peer).run()
+    await _engine(socket, io, endpoint, peer).run()
 
 
 async def accept_loop(socket: HostSocket, listener: Listener) -> None:
@@ -127,7 +134,7 @@ async def connect_loop(
             else:
                 backoff.reset()
                 socket.emit(EventType.CONNECTED, io.fd, endpoint)
-                if not await Engine(socket, io, endpoint, peer).run():
+                if not await _engine(socket, io, endpoint, peer).run():
                     return
             if backoff.interval <= 0:
                 return
