@@ -60,7 +60,9 @@ class Channel(Pattern):
         self._balance.detach(peer)
 
     def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
+        # An inproc link refused as a second peer still has its pipe: never read it.
+        if peer.attached:
+            self._queue.readable(peer)
 
     def received_from(self) -> Peer | None:
         return self._queue.last_peer
