@@ -47,17 +47,19 @@ def _parser() -> argparse.ArgumentParser:
             "latency",
             "reqrep",
             "pubsub",
+            "radio-dish",
             "inproc-threads",
             *RELIABILITY_WORKLOADS,
         ],
         default="throughput",
-        help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB fan-out; "
+        help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB or "
+        "RADIO->DISH fan-out (radio-dish: zmtrio only, pyzmq has no draft types); "
         "inproc-threads (PUSH->PULL over inproc between two threads' trio loops); "
         "connections (--count peers on one ROUTER) or soak (--duration s of churn)",
     )
     add_reliability_options(bench)
     bench.add_argument(
-        "--subscribers", type=_positive, default=10, help="SUB peers for pubsub (10)"
+        "--subscribers", type=_positive, default=10, help="SUB/DISH peers for fan-out (10)"
     )
     bench.add_argument("--transport", choices=["tcp", "ipc", "inproc"], default="tcp")
     bench.add_argument("--size", type=int, default=64, help="message size in bytes (64)")

@@ -18,7 +18,7 @@ from datetime import date
 from multiprocessing.context import SpawnProcess
 from typing import Any, TextIO
 
-from ._workers import ROLES, Job, Shared, run
+from ._workers import FAN_OUT, ROLES, Job, Shared, run
 
 __all__ = ["Row", "bench"]
 
@@ -33,6 +33,7 @@ _TITLES = {
     "latency": "PAIR ping-pong round trips",
     "reqrep": "REQ/REP round trips",
     "pubsub": "PUB->SUB fan-out",
+    "radio-dish": "RADIO->DISH fan-out",
 }
 #: Each zmtrio row's comparison rows: the batch API against blocking pyzmq; per-message
 #: calls against both pyzmq APIs (asyncio is what pyzmq offers an async user).
@@ -43,7 +44,7 @@ def _deadline_seconds(job: Job) -> float:
     """How long one row may take: generous for the slowest API measured (zmq.asyncio,
     ~30k msg/s here), yet a peer that stalls (as pyzmq's asyncio PUSH over ipc sometimes
     does, losing messages at close) ends the row instead of the run."""
-    receivers = job.subscribers if job.workload == "pubsub" else 1
+    receivers = job.subscribers if job.workload in FAN_OUT else 1
     return 30 + job.count * receivers / 2000
 
 
@@ -98,7 +99,7 @@ def _measure(job: Job, show_progress: bool) -> Row:
         done=spawn.Value("q", 0),
     )
     binder, connector = ROLES[job.workload]
-    connectors = job.subscribers if job.workload == "pubsub" else 1
+    connectors = job.subscribers if job.workload in FAN_OUT else 1
     label = " ".join(_LABELS[job.implementation])
     processes: list[SpawnProcess] = []
     deadline = time.monotonic() + _deadline_seconds(job)
@@ -121,7 +122,7 @@ def _measure(job: Job, show_progress: bool) -> Row:
         def tick() -> None:
             _progress_bar(label, shared.progress.value, job.count, sys.stderr)
 
-        expected = connectors if job.workload == "pubsub" else 1
+        expected = connectors if job.workload in FAN_OUT else 1
         reports = [
             _result(shared, processes, deadline, tick if show_progress else None)
             for _ in range(expected)
@@ -135,7 +136,7 @@ def _measure(job: Job, show_progress: bool) -> Row:
         for process in processes:
             if process.is_alive():
                 process.kill()
-    if job.workload == "pubsub":
+    if job.workload in FAN_OUT:
         # Messages delivered to all subscribers together, over the span from the first
         # subscriber's first message to the last subscriber's end marker.
         delivered = sum(report[1] for report in reports)
@@ -167,16 +168,18 @@ def bench(
 ) -> list[Row]:
     """Run the workload for each mode (and pyzmq's counterparts); print and return rows."""
     if workload not in ("throughput", "pubsub"):
-        modes = ["zmtrio"]  # batches only make sense for one-way streams
+        modes = ["zmtrio"]  # batches only make sense for one-way streams (and groups)
     pyzmq = _pyzmq_version() if versus == "pyzmq" else None
     if versus == "pyzmq" and pyzmq is None:
         raise SystemExit("--vs pyzmq needs pyzmq installed (pip install pyzmq)")
     implementations = list(modes)
+    if workload == "radio-dish":
+        pyzmq = None  # pyzmq's libzmq is built without the draft types
     if pyzmq is not None and transport != "inproc":
         for mode in modes:
             implementations += _BASELINES[mode]
     implementations = list(dict.fromkeys(implementations))
-    fan_out = f", {subscribers} subscribers" if workload == "pubsub" else ""
+    fan_out = f", {subscribers} subscribers" if workload in FAN_OUT else ""
     out.write(
         f"zmtrio bench: {_TITLES[workload]}, {transport}, {size} B messages, "
         f"{count:,} messages{fan_out}"
@@ -196,7 +199,7 @@ def bench(
                 sys.stderr.write("\n")
             out.write(f"{' '.join(_LABELS[name])}: not measured ({exc})\n")
     by_name = {row.job.implementation: row for row in rows}
-    unit = "msg/s" if workload in ("throughput", "pubsub") else "round trips/s"
+    unit = "msg/s" if workload in ("throughput", *FAN_OUT) else "round trips/s"
     out.write(f"\n{'library':<8} {'API':<24} {unit:>14} {'us each':>9}  ratio\n")
     for row in rows:
         library, api = _LABELS[row.job.implementation]

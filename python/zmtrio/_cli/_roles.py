@@ -1,8 +1,12 @@
-"""``zmtrio push|pull|pub|sub|req|rep|dealer|router|pair|proxy``: sockets from a terminal.
+"""``zmtrio push|pull|pub|sub|req|rep|dealer|router|pair|proxy``: sockets from a terminal,
+and the newer types: ``stream``, ``client``, ``server``, ``radio``, ``dish``, ``scatter``,
+``gather``, ``peer``, ``channel``, ``dgram``.
 
 Senders read messages from the command line, ``--file`` or stdin (one message per line,
 frames split on ``--delimiter``); receivers print each message on one line, frames joined
-by `` | ``, as text when printable and as ``0x``-hex otherwise.
+by `` | ``, as text when printable and as ``0x``-hex otherwise. A SERVER or PEER prints the
+sender's routing id first and a DISH the group; a SERVER answers like ``rep``; a RADIO sends
+to ``--group``; a PEER sends to every peer it connected to.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ ROLES: dict[str, tuple[zmtrio.SocketType, bool, bool]] = {
     "dealer": (zmtrio.DEALER, True, True),
     "router": (zmtrio.ROUTER, True, True),
     "pair": (zmtrio.PAIR, True, True),
+    "stream": (zmtrio.STREAM, True, True),
+    "client": (zmtrio.CLIENT, True, True),
+    "server": (zmtrio.SERVER, False, True),
+    "radio": (zmtrio.RADIO, True, False),
+    "dish": (zmtrio.DISH, False, True),
+    "scatter": (zmtrio.SCATTER, True, False),
+    "gather": (zmtrio.GATHER, False, True),
+    "peer": (zmtrio.PEER, True, True),
+    "channel": (zmtrio.CHANNEL, True, True),
+    "dgram": (zmtrio.DGRAM, True, True),
 }
 
 _PROXIES = {
@@ -73,8 +87,14 @@ def add_role_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
             parser.add_argument(
                 "-s", "--subscribe", action="append", default=[], help="topic prefix (all)"
             )
-        if role == "rep":
+        if role in ("rep", "server"):
             parser.add_argument("--reply", help="reply with this text (default: echo)")
+        if role == "radio":
+            parser.add_argument("-g", "--group", default="", help="group to send to")
+        if role == "dish":
+            parser.add_argument(
+                "-j", "--join", action="append", default=[], help="group to join (repeatable)"
+            )
         parser.add_argument("-n", "--count", type=int, help="stop after receiving this many")
         parser.set_defaults(role=role)
     proxy = commands.add_parser(
@@ -128,8 +148,21 @@ async def run_role(args: argparse.Namespace) -> None:
         if args.role == "sub":
             for topic in args.subscribe or [""]:
                 sock.subscribe(topic)
-        await _attach(sock, args.bind, args.connect)
-        if args.role == "req":
+        for group in getattr(args, "join", []):
+            sock.join(group)
+        if args.role == "peer":
+            # Messages go to every peer connected to (connect_peer gives their ids).
+            await _attach(sock, args.bind, [])
+            peer_ids = [await sock.connect_peer(endpoint) for endpoint in args.connect]
+        else:
+            await _attach(sock, args.bind, args.connect)
+        if args.role in ("server", "peer", "dish"):
+            await _run_addressed(sock, args, limit, peer_ids if args.role == "peer" else [])
+        elif args.role == "radio":
+            async for message in _outgoing(args):
+                for frame in message:
+                    await sock.send(frame, group=args.group)
+        elif args.role == "req":
             async for message in _outgoing(args):
                 await sock.send_multipart(message)
                 _print(await sock.recv_multipart())
@@ -150,6 +183,33 @@ async def run_role(args: argparse.Namespace) -> None:
                         await sock.send_multipart(message)
                     if not receives:
                         nursery.cancel_scope.cancel()
+
+
+async def _run_addressed(
+    sock: zmtrio.Socket, args: argparse.Namespace, limit: float, peer_ids: list[int]
+) -> None:
+    """SERVER (answers each message), PEER (sends to ``peer_ids``) and DISH: print each
+    message after its routing id or group."""
+    received = 0
+    async with trio.open_nursery() as nursery:
+        if peer_ids:
+
+            async def send_to_peers() -> None:
+                async for message in _outgoing(args):
+                    for frame in message:
+                        for peer_id in peer_ids:
+                            await sock.send(frame, routing_id=peer_id)
+
+            nursery.start_soon(send_to_peers)
+        while received < limit:
+            msg = await sock.recv_message()
+            tag = msg.group if msg.group is not None else str(msg.routing_id).encode()
+            _print([tag, *msg])
+            if args.role == "server":
+                reply = args.reply.encode() if args.reply else msg[0]
+                await sock.send(reply, routing_id=msg.routing_id)
+            received += 1
+        nursery.cancel_scope.cancel()
 
 
 async def _print_incoming(sock: zmtrio.Socket, limit: float, scope: trio.CancelScope) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import trio
@@ -31,13 +32,19 @@ ROLES = {
     "latency": ("echo", "client"),
     "reqrep": ("echo", "client"),
     "pubsub": ("publisher", "subscriber"),
+    "radio-dish": ("publisher", "subscriber"),
 }
+#: The workloads with many subscribers.
+FAN_OUT = ("pubsub", "radio-dish")
+#: The group of radio-dish's messages.
+_GROUP = b"bench"
 
 _SOCKET_TYPES = {
     "throughput": {"receiver": zmtrio.PULL, "sender": zmtrio.PUSH},
     "latency": {"echo": zmtrio.PAIR, "client": zmtrio.PAIR},
     "reqrep": {"echo": zmtrio.REP, "client": zmtrio.REQ},
     "pubsub": {"publisher": zmtrio.PUB, "subscriber": zmtrio.SUB},
+    "radio-dish": {"publisher": zmtrio.RADIO, "subscriber": zmtrio.DISH},
 }
 
 
@@ -203,12 +210,17 @@ async def _play_zmtrio_batched(job: Job, role: str, sock: zmtrio.Socket, shared:
 
 async def _zmtrio_play(job: Job, role: str, sock: zmtrio.Socket, shared: Shared) -> None:
     async with sock:
-        if role == "subscriber":
+        send = sock.send
+        if job.workload == "radio-dish":
+            if role == "subscriber":
+                sock.join(_GROUP)
+            send = partial(sock.send, group=_GROUP)
+        elif role == "subscriber":
             sock.subscribe(b"")
         if job.implementation == "zmtrio-batch" and role not in ("client", "echo"):
             await _play_zmtrio_batched(job, role, sock, shared)
         else:
-            await _play_async(job, role, sock.send, sock.recv, trio.sleep, shared)
+            await _play_async(job, role, send, sock.recv, trio.sleep, shared)
 
 
 async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
@@ -227,7 +239,7 @@ async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared
         binder = ctx.socket(types[binder_role])
         endpoint = await binder.bind(bind_endpoint(job.transport))
         connectors = []
-        for _ in range(job.subscribers if job.workload == "pubsub" else 1):
+        for _ in range(job.subscribers if job.workload in FAN_OUT else 1):
             connector = ctx.socket(types[connector_role])
             await connector.connect(endpoint)
             connectors.append(connector)
