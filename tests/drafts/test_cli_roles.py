@@ -87,5 +87,5 @@ async def test_bench_radio_dish_workload() -> None:
     )
     out = result.stdout.decode()
     assert "RADIO->DISH fan-out, inproc" in out
-    (row,) = [line for line in out.splitlines() if line.startswith("zmtrio ")]
+    (row,) = [line for line in out.splitlines() if line.startswith("zmtrio   send/recv")]
     assert float(row.split()[2].replace(",", "")) > 0  # msg/s
