@@ -1,4 +1,4 @@
-"""RADIO/DISH over udp multicast, run by ``test_multicast.py`` inside a network namespace
+"""RADIO/DISH and DGRAM over udp multicast, run by ``test_multicast.py`` inside a network namespace
 of its own (``unshare -n``) whose loopback it brings up with multicast on: nothing here
 touches the machine's own interfaces. Exits 0 when every scenario passed."""
 
@@ -65,24 +65,19 @@ async def libzmq_radio_to_zmtrio_dish_on_an_interface(lctx: LibzmqContext) -> No
             assert (list(msg), msg.group) == ([b"tv-%d" % n], b"tv"), msg
 
 
-async def loop_off_keeps_a_radio_from_its_own_host() -> None:
-    endpoint = f"udp://{GROUP}:5603"
+async def dgrams_to_a_group(lctx: LibzmqContext) -> None:
     async with zmtrio.Context() as ctx:
-        dish = ctx.socket(zmtrio.DISH)
-        dish.join(b"g")
-        await dish.bind(endpoint)
-        quiet = ctx.socket(zmtrio.RADIO)
-        quiet.multicast_loop = 0
-        await quiet.connect(endpoint)
-        loud = ctx.socket(zmtrio.RADIO)
-        await loud.connect(endpoint)
+        ours = ctx.socket(zmtrio.DGRAM)
+        await ours.bind(f"udp://{GROUP}:5604")
+        theirs = lctx.socket(zmtrio.DGRAM)
+        theirs.bind(f"udp://{GROUP}:5605")
         await trio.sleep(0.2)
-        await quiet.send(b"never", group="g")
-        await loud.send(b"heard", group="g")
-        assert await dish.recv() == b"heard"
-        with trio.move_on_after(0.3):
-            got = await dish.recv()
-            raise AssertionError(f"MULTICAST_LOOP=0 still looped {got!r}")
+        await theirs.send_multipart([f"{GROUP}:5604".encode(), b"from libzmq"])
+        address, body = await ours.recv_multipart()
+        assert body == b"from libzmq" and address.endswith(b":5605\x00"), address
+        await ours.send_multipart([f"{GROUP}:5605".encode(), b"from zmtrio"])
+        address, body = await theirs.recv_multipart()
+        assert body == b"from zmtrio" and address.endswith(b":5604\x00"), address
 
 
 async def main() -> None:
@@ -92,7 +87,7 @@ async def main() -> None:
         with trio.fail_after(30):
             await zmtrio_radio_to_libzmq_and_zmtrio_dishes(lctx)
             await libzmq_radio_to_zmtrio_dish_on_an_interface(lctx)
-            await loop_off_keeps_a_radio_from_its_own_host()
+            await dgrams_to_a_group(lctx)
     finally:
         lctx.close()
     print("multicast scenarios passed")

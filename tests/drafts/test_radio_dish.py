@@ -10,6 +10,7 @@ import socket as stdlib_socket
 import pytest
 import trio
 import zmtrio
+from zmtrio._transport import _udp as udp
 
 from tests.drafts._libzmq import LibzmqContext, LibzmqSocket
 
@@ -250,3 +251,31 @@ async def test_dish_refuses_a_wrong_peer_type_at_handshake(
     with trio.move_on_after(0.2):
         await dish.recv()
         pytest.fail("a PUB's message reached a DISH")
+
+
+async def test_multicast_options_reach_the_radios_udp_socket() -> None:
+    # On loopback every datagram comes back whatever IP_MULTICAST_LOOP says, so the
+    # options are checked where libzmq puts them: on the sending socket.
+    address = udp.parse("127.0.0.1;239.0.0.1:5600", bind=False)
+    assert (address.host, address.port, address.multicast, address.interface) == (
+        "239.0.0.1",
+        5600,
+        True,
+        "127.0.0.1",
+    )
+    options = {zmtrio.MULTICAST_LOOP: 0, zmtrio.MULTICAST_HOPS: 7}
+    sock, endpoint = udp.open_udp_socket(address, options, send_only=True)
+    with sock:
+        assert endpoint == "udp://239.0.0.1:5600"
+        ip = stdlib_socket.IPPROTO_IP
+        assert sock.getsockopt(ip, stdlib_socket.IP_MULTICAST_LOOP) == 0
+        assert sock.getsockopt(ip, stdlib_socket.IP_MULTICAST_TTL) == 7
+        interface = sock.getsockopt(ip, stdlib_socket.IP_MULTICAST_IF, 4)
+        assert stdlib_socket.inet_ntoa(interface) == "127.0.0.1"
+    for bad in ("127.0.0.1;127.0.0.2:5600", "239.0.0.1;239.0.0.2:5600", "no-port"):
+        with pytest.raises(zmtrio.ZMQError) as info:
+            udp.parse(bad, bind=False)
+        assert info.value.errno == errno.EINVAL
+    with pytest.raises(zmtrio.ZMQError) as info:
+        udp.parse("no-such-nic;239.0.0.1:5600", bind=True)
+    assert info.value.errno == errno.ENODEV
