@@ -17,8 +17,12 @@ from pathlib import Path
 from typing import Final
 
 import trio
+import zmtrio
 
-__all__ = ["LibzmqContext", "LibzmqSocket", "libzmq_drafts"]
+__all__ = ["DIRECTIONS", "LibzmqContext", "LibzmqSocket", "libzmq_drafts", "link"]
+
+#: Which end binds, for tests run both ways.
+DIRECTIONS: Final = ["zmtrio-binds", "zmtrio-connects"]
 
 _REPO: Final = Path(__file__).resolve().parents[2]
 
@@ -251,3 +255,16 @@ class LibzmqSocket:
         if not self.closed:
             self.closed = True
             self.lib.zmq_close(self.handle)
+
+
+async def link(
+    ours: zmtrio.Socket,
+    theirs: LibzmqSocket,
+    direction: str,
+    endpoint: str = "tcp://127.0.0.1:*",
+) -> None:
+    """Bind one end at ``endpoint`` and connect the other, as ``direction`` says."""
+    if direction == "zmtrio-binds":
+        theirs.connect(await ours.bind(endpoint))
+    else:
+        await ours.connect(theirs.bind(endpoint))

@@ -9,22 +9,10 @@ import pytest
 import trio
 import zmtrio
 
-from tests.drafts._libzmq import LibzmqContext, LibzmqError, LibzmqSocket
+from tests.drafts._libzmq import DIRECTIONS, LibzmqContext, LibzmqError, link
 from tests.hostile import _raw as raw
 
-DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
 TRANSPORTS = ["tcp", "ipc"]
-
-
-async def link(
-    ours: zmtrio.Socket, theirs: LibzmqSocket, direction: str, transport: str, ipc_dir: str
-) -> None:
-    """Bind one side and connect the other, as ``direction`` says."""
-    endpoint = "tcp://127.0.0.1:*" if transport == "tcp" else f"ipc://{ipc_dir}/draft"
-    if direction == "zmtrio-binds":
-        theirs.connect(await ours.bind(endpoint))
-    else:
-        await ours.connect(theirs.bind(endpoint))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -70,7 +58,7 @@ async def test_zmtrio_client_to_libzmq_server(
 ) -> None:
     client = ctx.socket(zmtrio.CLIENT)
     server = lctx.socket(zmtrio.SERVER)
-    await link(client, server, direction, "tcp", ipc_dir)
+    await link(client, server, direction)
     for n in range(5):
         await client.send(b"req%d" % n)
     for n in range(5):

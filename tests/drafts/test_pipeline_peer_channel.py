@@ -9,16 +9,7 @@ import pytest
 import trio
 import zmtrio
 
-from tests.drafts._libzmq import LibzmqContext, LibzmqSocket
-
-DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
-
-
-async def link(ours: zmtrio.Socket, theirs: LibzmqSocket, direction: str) -> None:
-    if direction == "zmtrio-binds":
-        theirs.connect(await ours.bind("tcp://127.0.0.1:*"))
-    else:
-        await ours.connect(theirs.bind("tcp://127.0.0.1:*"))
+from tests.drafts._libzmq import DIRECTIONS, LibzmqContext, link
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)

@@ -12,9 +12,7 @@ import trio
 import zmtrio
 from zmtrio._transport import _udp as udp
 
-from tests.drafts._libzmq import LibzmqContext, LibzmqSocket
-
-DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
+from tests.drafts._libzmq import DIRECTIONS, LibzmqContext, LibzmqSocket, link
 
 
 def free_udp_port() -> int:
@@ -62,10 +60,7 @@ async def test_zmtrio_radio_to_libzmq_dish_over_tcp(
     dish.join(long_group)
     dish.join(b"tv")
     dish.join(b"sync")  # joined last: once it works, the others do
-    if direction == "zmtrio-binds":
-        dish.connect(await radio.bind("tcp://127.0.0.1:*"))
-    else:
-        await radio.connect(dish.bind("tcp://127.0.0.1:*"))
+    await link(radio, dish, direction)
     await zmtrio_radio_until_joined(radio, dish)
     for n in range(20):
         await radio.send(b"radio-%d" % n, group="radio")  # not joined: never delivered
@@ -89,10 +84,7 @@ async def test_libzmq_radio_to_zmtrio_dish_over_tcp(
     radio = lctx.socket(zmtrio.RADIO)
     dish.join("sync")
     dish.join(b"tv")
-    if direction == "zmtrio-binds":
-        radio.connect(await dish.bind("tcp://127.0.0.1:*"))
-    else:
-        await dish.connect(radio.bind("tcp://127.0.0.1:*"))
+    await link(dish, radio, direction)
     await libzmq_radio_until_joined(radio, dish)
     for n in range(20):
         await radio.send(b"radio-%d" % n, group=b"radio")

@@ -18,33 +18,37 @@ from .._peer import Peer
 from ._load_balance import LoadBalance
 from ._pattern import Message, Pattern
 from ._route_by_number import RouteByNumber
-from ._single_frame import FilteredQueue, check_single_frame, only_single_frames
+from ._single_frame import Accept, FilteredQueue, check_single_frame, only_single_frames
 
-__all__ = ["Client", "RoutedByNumber", "Server"]
+__all__ = ["Balanced", "Client", "RoutedByNumber", "Server"]
 
 
 def _always() -> bool:
     return True
 
 
-@final
-class Client(Pattern):
-    """Round-robin out to peers with room, fair-queued in; single frames only."""
+class Balanced(Pattern):
+    """Load-balance out, fair-queue in, through a receive filter: CLIENT, and CHANNEL and
+    DGRAM on top of it."""
 
     single_frame = True
 
-    def __init__(self, options: dict[int, Any]) -> None:
+    def __init__(self, options: dict[int, Any], accept: Accept = only_single_frames) -> None:
         super().__init__(options)
         self._balance = LoadBalance()
-        self._queue = FilteredQueue(only_single_frames)
+        self._queue = FilteredQueue(accept)
         self.send = self._send
         self.writable = self._balance.writable
         self.recv = self._queue.recv
         self.recv_many = self._queue.recv_many
         self.has_message = self._queue.has_message
 
-    def _send(self, msg: Message) -> bool:
+    def check(self, msg: Message) -> None:
+        """Raise ``ZMQError(EINVAL)`` for a message the type cannot send."""
         check_single_frame(msg)
+
+    def _send(self, msg: Message) -> bool:
+        self.check(msg)
         return self._balance.send(msg) is not None
 
     def attach(self, peer: Peer) -> bool:
@@ -60,6 +64,11 @@ class Client(Pattern):
 
     def received_from(self) -> Peer | None:
         return self._queue.last_peer
+
+
+@final
+class Client(Balanced):
+    """Round-robin out to peers with room, fair-queued in; single frames only."""
 
 
 class RoutedByNumber(Pattern):

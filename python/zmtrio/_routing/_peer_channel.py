@@ -9,13 +9,10 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import final
 
 from .._peer import Peer
-from ._client_server import RoutedByNumber
-from ._load_balance import LoadBalance
-from ._pattern import Message, Pattern
-from ._single_frame import FilteredQueue, check_single_frame, only_single_frames
+from ._client_server import Balanced, RoutedByNumber
 
 __all__ = ["Channel", "PeerPattern"]
 
@@ -30,39 +27,13 @@ class PeerPattern(RoutedByNumber):
 
 
 @final
-class Channel(Pattern):
+class Channel(Balanced):
     """One peer at a time; single frames both ways; sends block while it is absent or
     full."""
 
     max_peers = 1
-    single_frame = True
-
-    def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
-        self._balance = LoadBalance()
-        self._queue = FilteredQueue(only_single_frames)
-        self.send = self._send
-        self.writable = self._balance.writable
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
-
-    def _send(self, msg: Message) -> bool:
-        check_single_frame(msg)
-        return self._balance.send(msg) is not None
-
-    def attach(self, peer: Peer) -> bool:
-        self._balance.attach(peer)
-        self._queue.attach(peer)
-        return True
-
-    def detach(self, peer: Peer) -> None:
-        self._balance.detach(peer)
 
     def readable(self, peer: Peer) -> None:
         # An inproc link refused as a second peer still has its pipe: never read it.
         if peer.attached:
-            self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
+            super().readable(peer)
