@@ -100,6 +100,7 @@ FLAG_AND_ERRNO_NAMES += ["EHOSTUNREACH", "EVENT_ALL"]
 
 #: Public classes API.md names.
 CLASS_NAMES = ["Context", "Socket", "SocketType", "ZMQError", "Again", "EventType", "Event"]
+CLASS_NAMES += ["Message"]
 
 
 async def test_socket_types() -> None:

@@ -121,6 +121,7 @@ from ._errors import (
 from ._errors import (
     strerror as strerror,
 )
+from ._message import Message as Message
 from ._monitor import Event as Event
 from ._options import SocketOption as SocketOption
 from ._poller import Poller as Poller
@@ -244,6 +245,7 @@ __all__ = [
     "ContextTerminated",
     "Event",
     "EventType",
+    "Message",
     "Poller",
     "Socket",
     "SocketOption",

@@ -30,6 +30,7 @@ import trio
 from . import _core
 from ._constants import EventType
 from ._limits import MEMORY_CEILING
+from ._message import connection_metadata, peer_address
 from ._options import SocketOption
 from ._peer import Peer, ignore_subscription
 from ._read_in_place import Claim, Holder, InPlaceReader
@@ -136,6 +137,9 @@ class Engine:
         try:
             await self._handshake()
             peer.routing_id = self._conn.peer_routing_id
+            peer.metadata = connection_metadata(
+                self._conn.peer_properties, peer_address(self._io.sock)
+            )
             peer.send_subscription = self._send_subscription
             lease = self._reading if socket.write_through else None
             if not socket.connection_ready(peer, lease):

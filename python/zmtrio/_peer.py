@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import final
 
+from ._message import NO_METADATA
 from ._pipe import Pipe
 
 __all__ = ["Peer", "ignore_subscription"]
@@ -34,6 +35,7 @@ class Peer:
         "in_ready",
         "inp",
         "keep_attached",
+        "metadata",
         "on_drained",
         "out",
         "routing_id",
@@ -62,6 +64,9 @@ class Peer:
         self.unlink: Callable[[], None] | None = None
         #: Sends a (un)subscription to this peer: set by its engine, or by inproc.
         self.send_subscription: Callable[[bytes, bool], None] = ignore_subscription
+        #: What ``recv_message`` reports with this peer's messages: set by its engine once
+        #: a handshake finishes (inproc peers have none, as in libzmq).
+        self.metadata: Mapping[str, str] = NO_METADATA
 
     def __repr__(self) -> str:
         return f"<Peer {self.endpoint} out={len(self.out.queue)} in={len(self.inp.queue)}>"

@@ -29,6 +29,7 @@ from ._constants import (
     SocketType,
 )
 from ._errors import Again, ZMQError
+from ._message import Message
 from ._monitor import Event
 from ._options import OPTIONS, OPTIONS_BY_ID, SocketOption, validate
 from ._peer import Peer
@@ -742,6 +743,16 @@ class Socket:
             self._check_open()
             return self._take_rest()
         return self._recv_nowait()
+
+    async def recv_message(self, flags: int = 0) -> Message:
+        """Receive one whole message with the metadata of the connection it came on
+        (``msg.metadata["Peer-Address"]``, ``"User-Id"``, ...): see :class:`zmtrio.Message`."""
+        frames = await self.recv_multipart(flags)
+        return self._pattern.with_metadata(frames)
+
+    def recv_message_nowait(self) -> Message:
+        """Receive one whole message with its metadata now, or raise ``Again``."""
+        return self._pattern.with_metadata(self.recv_multipart_nowait())
 
     def _recv_nowait(self) -> list[bytes]:
         self._check_open()

@@ -20,6 +20,8 @@ from typing import Any
 
 from .._constants import ENOTSUP
 from .._errors import ZMQError
+from .._message import NO_METADATA
+from .._message import Message as MessageWithMetadata
 from .._peer import Peer
 
 __all__ = ["Message", "Pattern", "send_each"]
@@ -96,6 +98,16 @@ class Pattern:
         it waits for: the socket's receiving task then reads that peer's connection in
         place. None (the default) if any of several peers may."""
         return None
+
+    def received_from(self) -> Peer | None:
+        """The peer the message ``recv`` last returned came from; None if unknown."""
+        return None
+
+    def with_metadata(self, msg: Message) -> MessageWithMetadata:
+        """``msg``, just returned by ``recv``, with its connection's metadata (for
+        ``recv_message``); patterns that route by number or group add those here."""
+        peer = self.received_from()
+        return MessageWithMetadata(msg, NO_METADATA if peer is None else peer.metadata)
 
     def subscription(self, peer: Peer, topic: bytes, subscribe: bool) -> None:
         """``peer`` sent a SUBSCRIBE (or CANCEL) command; ignored unless publishing."""

@@ -48,3 +48,6 @@ class Pull(Pattern):
 
     def readable(self, peer: Peer) -> None:
         self._queue.readable(peer)
+
+    def received_from(self) -> Peer | None:
+        return self._queue.last_peer

@@ -312,6 +312,9 @@ class Subscriber(Pattern):
     def readable(self, peer: Peer) -> None:
         self._queue.readable(peer)
 
+    def received_from(self) -> Peer | None:
+        return self._queue.last_peer
+
 
 @final
 class Sub(Subscriber):

@@ -79,6 +79,9 @@ class Dealer(Pattern):
     def readable(self, peer: Peer) -> None:
         self._queue.readable(peer)
 
+    def received_from(self) -> Peer | None:
+        return self._queue.last_peer
+
 
 @final
 class Req(Dealer):
@@ -215,6 +218,9 @@ class _RoutedById(Pattern):
 
     def readable(self, peer: Peer) -> None:
         self._routes.readable(peer)
+
+    def received_from(self) -> Peer | None:
+        return self._queue.last_peer
 
 
 @final
