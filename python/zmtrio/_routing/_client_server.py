@@ -14,6 +14,8 @@ import errno
 from typing import Any, final
 
 from .._errors import ZMQError
+from .._message import NO_METADATA
+from .._message import Message as MessageWithMetadata
 from .._peer import Peer
 from ._load_balance import LoadBalance
 from ._pattern import Message, Pattern
@@ -111,10 +113,14 @@ class RoutedByNumber(Pattern):
     def received_from(self) -> Peer | None:
         return self._queue.last_peer
 
-    def last_routing_id(self) -> int | None:
-        """The routing id the message ``recv`` last returned came with."""
+    def with_metadata(self, msg: Message) -> MessageWithMetadata:
         tag = self._queue.last_tag
-        return tag if isinstance(tag, int) else None
+        peer = self._queue.last_peer
+        return MessageWithMetadata(
+            msg,
+            NO_METADATA if peer is None else peer.metadata,
+            routing_id=tag if isinstance(tag, int) else None,
+        )
 
 
 @final

@@ -22,6 +22,8 @@ from typing import Any, Final, final
 
 from .._constants import ENOTSUP, GROUP_MAX_LENGTH
 from .._errors import ZMQError
+from .._message import NO_METADATA
+from .._message import Message as MessageWithMetadata
 from .._peer import Peer
 from ._pattern import Message, Pattern
 from ._single_frame import FilteredQueue, check_single_frame
@@ -175,10 +177,14 @@ class Dish(Pattern):
         for peer in self._peers:
             peer.send_subscription(group, False)
 
-    def last_group(self) -> bytes | None:
-        """The group of the message ``recv`` last returned."""
+    def with_metadata(self, msg: Message) -> MessageWithMetadata:
         tag = self._queue.last_tag
-        return tag if isinstance(tag, bytes) else None
+        peer = self._queue.last_peer
+        return MessageWithMetadata(
+            msg,
+            NO_METADATA if peer is None else peer.metadata,
+            group=tag if isinstance(tag, bytes) else None,
+        )
 
     def attach(self, peer: Peer) -> bool:
         self._peers.append(peer)
