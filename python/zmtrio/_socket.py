@@ -627,6 +627,10 @@ class Socket:
             raise ZMQError(errno.EINVAL, f"{self.type.name} sockets send single frames only")
         if isinstance(group, str):
             group = group.encode()
+        elif group is not None and not isinstance(group, bytes):
+            raise TypeError(f"a group is bytes or str, not {type(group).__name__}")
+        if routing_id is not None and not isinstance(routing_id, int):
+            raise TypeError(f"a routing id is an int, not {type(routing_id).__name__}")
         send = partial(self._pattern.send_addressed, routing_id=routing_id, group=group)
         await checkpoint_if_cancelled()
         message = [frame]
