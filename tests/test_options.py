@@ -85,7 +85,7 @@ async def test_option_matches_libzmq(
 ) -> None:
     option = int(spec.option)
     for socket_type in zmtrio.SocketType:
-        if not spec.built:
+        if not spec.built_for(socket_type):
             # Not implemented yet (PLAIN, CURVE, ZAP): every write is refused with ENOTSUP
             # instead of being ignored; compared with libzmq once built.
             _check_not_built(ctx, spec, socket_type)
@@ -181,7 +181,8 @@ async def test_attributes_read_and_write_the_same_table(ctx: zmtrio.Context) -> 
         name = spec.option.name.lower()
         value = max(spec.minimum, min(spec.maximum, 200))
         setattr(sock, name, value)
-        assert sock.getsockopt(spec.option) == getattr(sock, name) == value, name
+        stored = int(bool(value)) if spec.granularity == 0 else value  # a relaxed bool
+        assert sock.getsockopt(spec.option) == getattr(sock, name) == stored, name
         if spec.minimum <= spec.default <= spec.maximum:  # type: ignore[operator]
             sock.setsockopt(spec.option, spec.default)
             assert getattr(sock, name) == spec.default, name

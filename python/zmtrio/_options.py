@@ -97,13 +97,17 @@ class OptionSpec:
     """The largest int value, or the longest bytes value."""
     granularity: int = 1
     """An int value is stored cut to a multiple of this, towards zero (libzmq keeps
-    HEARTBEAT_TTL in tenths of a second)."""
+    HEARTBEAT_TTL in tenths of a second); 0 stores any int as 0 or 1 (a relaxed bool)."""
     readable: bool = True
     writable: bool = True
     types: frozenset[SocketType] = _ALL_TYPES
     built: bool | frozenset[SocketType] = True
     """False for options whose behaviour zmtrio does not implement yet: setting them raises
     ``ENOTSUP`` instead of being silently ignored; or the socket types it is built for."""
+
+    def built_for(self, socket_type: SocketType) -> bool:
+        """Whether zmtrio implements this option on ``socket_type``."""
+        return self.built is True or (self.built is not False and socket_type in self.built)
 
 
 def _int(
@@ -192,13 +196,14 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
         _O.CONNECT_ROUTING_ID,
         _BYTES,
         b"",
-        maximum=255,
+        1,  # libzmq refuses an empty one, and sets no upper bound
+        2**31 - 1,
         readable=False,
-        types=frozenset({_T.ROUTER, _T.STREAM}),
         built=frozenset({_T.STREAM}),
     ),
     _int(_O.HANDSHAKE_IVL, 30_000),
-    _publisher_flag(_O.XPUB_NODROP),
+    # RADIO takes it too: with it, a RADIO blocks for a full peer instead of dropping.
+    _flag(_O.XPUB_NODROP, *_PUBLISHERS, _T.RADIO),
     _publisher_flag(_O.XPUB_MANUAL),
     OptionSpec(
         _O.XPUB_WELCOME_MSG,
@@ -217,7 +222,8 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
     _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
-    _int(_O.MULTICAST_LOOP, 1, maximum=_BOOL_MAX),
+    # Any int, non-zero is on (libzmq's relaxed bool: read back as 0 or 1).
+    OptionSpec(_O.MULTICAST_LOOP, _INT, 1, -(2**31), 2**31 - 1, granularity=0),
     # A STREAM's own option: write-only in libzmq (stream_t::xsetsockopt).
     OptionSpec(
         _O.STREAM_NOTIFY, _INT, 1, maximum=_BOOL_MAX, readable=False, types=frozenset({_T.STREAM})
@@ -237,7 +243,7 @@ def validate(spec: OptionSpec, socket_type: SocketType, value: object) -> int | 
     name = spec.option.name
     if not spec.writable or socket_type not in spec.types:
         raise ZMQError(errno.EINVAL, f"option {name} cannot be set on a {socket_type.name} socket")
-    if spec.built is False or (spec.built is not True and socket_type not in spec.built):
+    if not spec.built_for(socket_type):
         raise ZMQError(ENOTSUP, f"option {name} is not implemented by zmtrio yet")
     if spec.kind == _INT:
         if not isinstance(value, int):  # bool is an int, as in pyzmq
@@ -248,7 +254,9 @@ def validate(spec: OptionSpec, socket_type: SocketType, value: object) -> int | 
                 errno.EINVAL,
                 f"option {name} must be in [{spec.minimum}, {spec.maximum}], not {value}",
             )
-        if spec.granularity != 1:
+        if spec.granularity == 0:
+            value = int(bool(value))
+        elif spec.granularity != 1:
             cut = abs(value) // spec.granularity * spec.granularity
             value = cut if value >= 0 else -cut
         return value

@@ -171,7 +171,7 @@ class Socket:
         self._thread = current_thread()
         self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
         self._options[SocketOption.TYPE] = int(self._type)
-        if self._type in (SocketType.SUB, SocketType.XSUB):
+        if self._type in (SocketType.SUB, SocketType.XSUB, SocketType.DISH):
             # libzmq's subscribers do not linger: unsent subscriptions are not worth a wait.
             self._options[SocketOption.LINGER] = 0
         self._pattern = pattern(self._options)

@@ -271,3 +271,26 @@ async def test_multicast_options_reach_the_radios_udp_socket() -> None:
     with pytest.raises(zmtrio.ZMQError) as info:
         udp.parse("no-such-nic;239.0.0.1:5600", bind=True)
     assert info.value.errno == errno.ENODEV
+
+
+async def test_radio_with_nodrop_waits_instead_of_dropping(ctx: zmtrio.Context) -> None:
+    radio = ctx.socket(zmtrio.RADIO)
+    radio.sndhwm = 5
+    radio.xpub_nodrop = 1
+    await radio.bind("inproc://nodrop")
+    dish = ctx.socket(zmtrio.DISH)
+    dish.rcvhwm = 5
+    dish.join(b"g")
+    await dish.connect("inproc://nodrop")
+    await trio.sleep(0)
+    sent = 0
+    with trio.move_on_after(0.2) as scope:
+        while True:
+            await radio.send(b"%d" % sent, group=b"g")
+            sent += 1
+    assert scope.cancelled_caught and sent == 10  # the inproc pipe: SNDHWM + RCVHWM
+    with pytest.raises(zmtrio.Again):
+        await radio.send(b"x", zmtrio.DONTWAIT, group=b"g")
+    assert [dish.recv_nowait() for _ in range(sent)] == [b"%d" % n for n in range(sent)]
+    await radio.send(b"room again", group=b"g")
+    assert await dish.recv() == b"room again"

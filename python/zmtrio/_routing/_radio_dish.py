@@ -2,7 +2,8 @@
 
 - RADIO: every message goes to a group (``send(data, group=...)``; no group is the empty
   one). A copy goes to each peer that joined that exact group and to every udp peer (udp
-  has no JOIN, so a udp DISH filters for itself), dropped for a peer at its high-water mark.
+  has no JOIN, so a udp DISH filters for itself), dropped for a peer at its high-water mark
+  (with ``XPUB_NODROP`` the send waits until every such peer has room, as libzmq).
   Joins arrive as JOIN/LEAVE commands (tcp, ipc) or as ``0x01``/``0x00``-prefixed
   messages (inproc); a peer may join a group more than once and leaves one join at a time.
 - DISH: ``join(group)``/``leave(group)`` (EINVAL for a group joined twice, left without
@@ -22,6 +23,7 @@ from typing import Any, Final, final
 
 from .._constants import ENOTSUP, GROUP_MAX_LENGTH
 from .._errors import ZMQError
+from .._options import SocketOption
 from .._message import NO_METADATA
 from .._message import Message as MessageWithMetadata
 from .._peer import Peer
@@ -30,6 +32,7 @@ from ._single_frame import FilteredQueue, check_single_frame
 
 __all__ = ["Dish", "Radio", "check_group", "join_group"]
 
+_NODROP: Final = int(SocketOption.XPUB_NODROP)
 #: The first byte of an inproc (un)subscription message.
 _JOIN: Final = 1
 _LEAVE: Final = 0
@@ -72,27 +75,41 @@ class Radio(Pattern):
         self._members: dict[bytes, dict[Peer, int]] = {}
         #: udp peers take every message.
         self._everything: list[Peer] = []
+        #: False with XPUB_NODROP: wait for room instead of dropping.
+        self._lossy = True
         self.send = self._send
         self.writable = _always
 
     def _send(self, msg: Message) -> bool:
         check_single_frame(msg)
-        self._distribute([b"", msg[0]])
-        return True
+        return self._distribute([b"", msg[0]])
 
     def send_addressed(self, msg: Message, routing_id: int | None, group: bytes | None) -> bool:
         if routing_id is not None:
             raise ZMQError(errno.EINVAL, "RADIO sockets route by group, not routing id")
         check_single_frame(msg)
-        self._distribute([b"" if group is None else check_group(group), msg[0]])
-        return True
+        return self._distribute([b"" if group is None else check_group(group), msg[0]])
 
-    def _distribute(self, msg: Message) -> None:
+    def option_changed(self, option: int, value: int | bytes) -> None:
+        if option == _NODROP:
+            self._lossy = not value
+
+    def _distribute(self, msg: Message) -> bool:
+        """Queue ``msg`` for its group's members and the udp peers; False (wait) if one
+        is full and XPUB_NODROP is set, else a full one loses it."""
         members = self._members.get(msg[0])
-        for peer in [*members, *self._everything] if members else self._everything:
+        peers = [*members, *self._everything] if members else self._everything
+        if not self._lossy:
+            full = [peer for peer in peers if peer.out.queue.full()]
+            if full:
+                for peer in full:
+                    peer.out.writer_blocked = True
+                return False
+        for peer in peers:
             out = peer.out
             if out.queue.try_push(msg) == 1:
                 out.on_readable()
+        return True
 
     def attach(self, peer: Peer) -> bool:
         if peer.endpoint.startswith("udp://"):
@@ -147,6 +164,9 @@ class Dish(Pattern):
         self._groups: set[bytes] = set()
         self._peers: list[Peer] = []
         self._queue = FilteredQueue(self._accept)
+        # libzmq's DISH reports POLLOUT ("subscriptions can be changed any time") though
+        # its send is ENOTSUP.
+        self.writable = _always
         self.recv = self._queue.recv
         self.recv_many = self._queue.recv_many
         self.has_message = self._queue.has_message
