@@ -23,9 +23,9 @@ from typing import Any, Final, final
 
 from .._constants import ENOTSUP, GROUP_MAX_LENGTH
 from .._errors import ZMQError
-from .._options import SocketOption
 from .._message import NO_METADATA
 from .._message import Message as MessageWithMetadata
+from .._options import SocketOption
 from .._peer import Peer
 from ._pattern import Message, Pattern
 from ._single_frame import FilteredQueue, check_single_frame
