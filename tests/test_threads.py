@@ -231,6 +231,30 @@ async def test_dealer_to_dealer_both_ways_across_loops(ctx: zmtrio.Context) -> N
     await worker.join()
 
 
+async def test_conflate_across_loops_delivers_only_the_newest(ctx: zmtrio.Context) -> None:
+    bound = threading.Event()
+    sent = threading.Event()
+
+    async def sender(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.PUSH) as push:
+            await push.bind("inproc://conflate")
+            bound.set()
+            for number in range(100):
+                await push.send(b"%d" % number)
+            sent.set()
+
+    worker = in_worker(ctx, sender)
+    await trio.to_thread.run_sync(bound.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+    async with ctx.socket(zmtrio.PULL) as pull:
+        pull.conflate = 1
+        await pull.connect("inproc://conflate")
+        await worker.join()
+        assert sent.is_set()
+        assert await pull.recv() == b"99"
+        with pytest.raises(zmtrio.Again):
+            pull.recv_nowait()
+
+
 async def test_high_water_mark_is_sndhwm_plus_rcvhwm(ctx: zmtrio.Context) -> None:
     release = threading.Event()
 

@@ -74,6 +74,9 @@ class Pipe:
     """
 
     hwm: int
+    @property
+    def conflate(self) -> bool:
+        """Whether the pipe keeps only the newest message."""
     def __init__(self, hwm: int, conflate: bool = False) -> None: ...
     def __len__(self) -> int: ...
     def try_push(self, msg: list[bytes]) -> int:
@@ -153,9 +156,12 @@ def ring(
     limit: int,
     wake_consumer: Callable[[], object],
     wake_producer: Callable[[], object],
+    conflate: bool = False,
 ) -> tuple[RingProducer, RingConsumer]:
     """A ring taking ``limit`` messages through ``try_push`` (0: no limit; then ``capacity``
-    slots and a spill beyond them), waking the producer at ``(limit + 1) // 2``."""
+    slots and a spill beyond them), waking the producer at ``(limit + 1) // 2``. A
+    ``conflate`` ring's pops take everything queued and return only the newest
+    (``ZMQ_CONFLATE``; give it no limit, as a conflating pipe is never full)."""
 
 @final
 class Connection:

@@ -53,6 +53,11 @@ impl<T> Pipe<T> {
         self.queue.is_empty()
     }
 
+    /// Whether the pipe keeps only the newest item.
+    pub fn is_conflating(&self) -> bool {
+        self.conflate
+    }
+
     /// The high-water mark (0: unbounded).
     pub fn hwm(&self) -> usize {
         self.hwm

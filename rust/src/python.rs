@@ -118,6 +118,11 @@ impl PyPipe {
         self.inner.hwm()
     }
 
+    #[getter]
+    fn conflate(&self) -> bool {
+        self.inner.is_conflating()
+    }
+
     #[setter]
     fn set_hwm(&mut self, hwm: usize) {
         self.inner.set_hwm(hwm);
@@ -302,6 +307,9 @@ impl PyRingProducer {
 struct PyRingConsumer {
     inner: Consumer<Py<PyAny>>,
     wake_producer: Waker,
+    /// Keep only the newest message (`ZMQ_CONFLATE`): a pop takes everything queued and
+    /// returns the last.
+    conflate: bool,
 }
 
 #[pymethods]
@@ -331,6 +339,13 @@ impl PyRingConsumer {
 
     fn pop(mut slf: PyRefMut<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
         let py = slf.py();
+        if slf.conflate {
+            let mut taken = Vec::new();
+            let wake = slf.inner.pop_many(usize::MAX, &mut taken);
+            let callback = slf.wake_producer.take_call(py, wake);
+            call_released(slf, callback)?;
+            return Ok(taken.pop());
+        }
         let popped = slf.inner.pop();
         let callback = slf.wake_producer.take_call(py, popped.wake_producer);
         call_released(slf, callback)?;
@@ -343,7 +358,13 @@ impl PyRingConsumer {
     ) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
         let mut taken = Vec::new();
-        let wake = slf.inner.pop_many(max_messages, &mut taken);
+        let conflate = slf.conflate;
+        let wake = slf
+            .inner
+            .pop_many(if conflate { usize::MAX } else { max_messages }, &mut taken);
+        if conflate && max_messages > 0 {
+            taken.drain(..taken.len().saturating_sub(1));
+        }
         let callback = slf.wake_producer.take_call(py, wake);
         call_released(slf, callback)?;
         PyList::new(py, taken)
@@ -366,14 +387,15 @@ impl PyRingConsumer {
 }
 
 /// A cross-thread ring of `limit` messages (0: no limit, `capacity` slots then a spill),
-/// as its two ends.
+/// as its two ends; a `conflate` ring delivers only the newest message queued.
 #[pyfunction]
-#[pyo3(name = "ring")]
+#[pyo3(name = "ring", signature = (capacity, limit, wake_consumer, wake_producer, conflate = false))]
 fn py_ring(
     capacity: usize,
     limit: usize,
     wake_consumer: Py<PyAny>,
     wake_producer: Py<PyAny>,
+    conflate: bool,
 ) -> (PyRingProducer, PyRingConsumer) {
     let (producer, consumer) = ring(capacity, limit);
     (
@@ -384,6 +406,7 @@ fn py_ring(
         PyRingConsumer {
             inner: consumer,
             wake_producer: Waker::new(wake_producer),
+            conflate,
         },
     )
 }

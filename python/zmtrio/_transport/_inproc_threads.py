@@ -53,15 +53,20 @@ def _fire_writable(pipe: Pipe) -> None:
     pipe.on_writable()
 
 
-def _ring_pipes(hwm: int, producer_loop: Loop, consumer_loop: Loop) -> tuple[Pipe, Pipe]:
-    """One direction: the producer's ``Pipe`` and the consumer's, sharing one ring."""
+def _ring_pipes(
+    hwm: int, producer_loop: Loop, consumer_loop: Loop, conflate: bool
+) -> tuple[Pipe, Pipe]:
+    """One direction: the producer's ``Pipe`` and the consumer's, sharing one ring. A
+    conflating ring (``CONFLATE``) is never full and delivers only the newest message."""
     out = Pipe(0)
     inp = Pipe(0)
+    hwm = 0 if conflate else hwm
     producer, consumer = _core.ring(
         hwm or _UNBOUNDED_RING_SLOTS,
         hwm,
         partial(consumer_loop.call_soon, _fire_readable, inp),
         partial(producer_loop.call_soon, _fire_writable, out),
+        conflate,
     )
     # Each end offers the methods its side of a pipe calls (push side, pop side).
     out.queue = cast(_core.Pipe, producer)
@@ -109,9 +114,14 @@ def link_across_loops(
     """Step 1, in the connector's loop: join ``connector_peer`` to ``binder``."""
     if connector.closed or not binder.accepts_peer_type(connector.type):
         return  # as a ZMTP handshake would fail: the sockets never talk
-    to_binder, binder_in = _ring_pipes(_pipe_hwm(connector, binder), connector_loop, binder_loop)
+    # Within one loop the binder uses the connector's pipes, so the connector's CONFLATE
+    # decides for both directions: the same here.
+    conflate = connector_peer.out.queue.conflate
+    to_binder, binder_in = _ring_pipes(
+        _pipe_hwm(connector, binder), connector_loop, binder_loop, conflate
+    )
     binder_out, to_connector = _ring_pipes(
-        _pipe_hwm(binder, connector), binder_loop, connector_loop
+        _pipe_hwm(binder, connector), binder_loop, connector_loop, conflate
     )
     # What the connector queued before the bind goes first, in order.
     queued = connector_peer.out.queue
