@@ -6,8 +6,11 @@ import errno
 import functools
 import inspect
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +134,29 @@ async def wait_until(predicate: Callable[[], object], timeout: float = 5.0) -> N
 def recv_numbers(peer: ZmqPeer, count: int) -> list[int]:
     """Receive ``count`` single-frame messages carrying big-endian numbers (in a thread)."""
     return [int.from_bytes(peer.sock.recv(), "big") for _ in range(count)]
+
+
+MYPY_MISSING = "mypy is not installed: it comes with the dev extra (scripts/setup test dev)"
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for the session, so only the first check reads trio and zmtrio."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+def mypy_strict(source: str, directory: Path, cache: Path) -> subprocess.CompletedProcess[str]:
+    """``mypy --strict`` on ``source`` (written to ``directory/probe.py``); skips the test,
+    saying why, when mypy is missing. A plain call, bounded by its own timeout, since a
+    cold mypy run can outlast the trio deadline of async tests on a loaded machine."""
+    pytest.importorskip("mypy", reason=MYPY_MISSING)
+    probe = directory / "probe.py"
+    probe.write_text(source)
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(cache), str(probe)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=directory,
+        timeout=100,
+    )

@@ -11,6 +11,8 @@ Names follow pyzmq; the lifecycle follows trio.
 
 from __future__ import annotations
 
+from typing import Final
+
 from ._constants import CHANNEL as CHANNEL
 from ._constants import CLIENT as CLIENT
 from ._constants import (
@@ -129,8 +131,9 @@ from ._proxy import proxy as proxy
 from ._proxy import proxy_steerable as proxy_steerable
 from ._socket import Socket as Socket
 from ._socket import SocketStatistics as SocketStatistics
-
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
+from ._version import zmq_version as zmq_version
+from ._version import zmq_version_info as zmq_version_info
 
 
 def z85_encode(data: bytes | bytearray | memoryview) -> bytes:
@@ -145,62 +148,62 @@ def z85_decode(text: bytes | str) -> bytes:
 
 # Every socket option as a module constant, as pyzmq has them; written out so that type
 # checkers see them (tests/test_exports.py checks the list against SocketOption).
-ROUTING_ID = SocketOption.ROUTING_ID
-SUBSCRIBE = SocketOption.SUBSCRIBE
-UNSUBSCRIBE = SocketOption.UNSUBSCRIBE
-SNDBUF = SocketOption.SNDBUF
-RCVBUF = SocketOption.RCVBUF
-RCVMORE = SocketOption.RCVMORE
-EVENTS = SocketOption.EVENTS
-TYPE = SocketOption.TYPE
-LINGER = SocketOption.LINGER
-RECONNECT_IVL = SocketOption.RECONNECT_IVL
-BACKLOG = SocketOption.BACKLOG
-RECONNECT_IVL_MAX = SocketOption.RECONNECT_IVL_MAX
-MAXMSGSIZE = SocketOption.MAXMSGSIZE
-SNDHWM = SocketOption.SNDHWM
-RCVHWM = SocketOption.RCVHWM
-MULTICAST_HOPS = SocketOption.MULTICAST_HOPS
-RCVTIMEO = SocketOption.RCVTIMEO
-SNDTIMEO = SocketOption.SNDTIMEO
-LAST_ENDPOINT = SocketOption.LAST_ENDPOINT
-ROUTER_MANDATORY = SocketOption.ROUTER_MANDATORY
-TCP_KEEPALIVE = SocketOption.TCP_KEEPALIVE
-TCP_KEEPALIVE_CNT = SocketOption.TCP_KEEPALIVE_CNT
-TCP_KEEPALIVE_IDLE = SocketOption.TCP_KEEPALIVE_IDLE
-TCP_KEEPALIVE_INTVL = SocketOption.TCP_KEEPALIVE_INTVL
-IMMEDIATE = SocketOption.IMMEDIATE
-XPUB_VERBOSE = SocketOption.XPUB_VERBOSE
-IPV6 = SocketOption.IPV6
-MECHANISM = SocketOption.MECHANISM
-PLAIN_SERVER = SocketOption.PLAIN_SERVER
-PLAIN_USERNAME = SocketOption.PLAIN_USERNAME
-PLAIN_PASSWORD = SocketOption.PLAIN_PASSWORD
-CURVE_SERVER = SocketOption.CURVE_SERVER
-CURVE_PUBLICKEY = SocketOption.CURVE_PUBLICKEY
-CURVE_SECRETKEY = SocketOption.CURVE_SECRETKEY
-CURVE_SERVERKEY = SocketOption.CURVE_SERVERKEY
-PROBE_ROUTER = SocketOption.PROBE_ROUTER
-REQ_CORRELATE = SocketOption.REQ_CORRELATE
-REQ_RELAXED = SocketOption.REQ_RELAXED
-CONFLATE = SocketOption.CONFLATE
-ZAP_DOMAIN = SocketOption.ZAP_DOMAIN
-ROUTER_HANDOVER = SocketOption.ROUTER_HANDOVER
-CONNECT_ROUTING_ID = SocketOption.CONNECT_ROUTING_ID
-HANDSHAKE_IVL = SocketOption.HANDSHAKE_IVL
-XPUB_NODROP = SocketOption.XPUB_NODROP
-XPUB_MANUAL = SocketOption.XPUB_MANUAL
-XPUB_WELCOME_MSG = SocketOption.XPUB_WELCOME_MSG
-STREAM_NOTIFY = SocketOption.STREAM_NOTIFY
-HEARTBEAT_IVL = SocketOption.HEARTBEAT_IVL
-HEARTBEAT_TTL = SocketOption.HEARTBEAT_TTL
-HEARTBEAT_TIMEOUT = SocketOption.HEARTBEAT_TIMEOUT
-XPUB_VERBOSER = SocketOption.XPUB_VERBOSER
-CONNECT_TIMEOUT = SocketOption.CONNECT_TIMEOUT
-ZAP_ENFORCE_DOMAIN = SocketOption.ZAP_ENFORCE_DOMAIN
-MULTICAST_LOOP = SocketOption.MULTICAST_LOOP
-XSUB_VERBOSE_UNSUBSCRIBE = SocketOption.XSUB_VERBOSE_UNSUBSCRIBE
-IDENTITY = SocketOption.ROUTING_ID
+ROUTING_ID: Final = SocketOption.ROUTING_ID
+SUBSCRIBE: Final = SocketOption.SUBSCRIBE
+UNSUBSCRIBE: Final = SocketOption.UNSUBSCRIBE
+SNDBUF: Final = SocketOption.SNDBUF
+RCVBUF: Final = SocketOption.RCVBUF
+RCVMORE: Final = SocketOption.RCVMORE
+EVENTS: Final = SocketOption.EVENTS
+TYPE: Final = SocketOption.TYPE
+LINGER: Final = SocketOption.LINGER
+RECONNECT_IVL: Final = SocketOption.RECONNECT_IVL
+BACKLOG: Final = SocketOption.BACKLOG
+RECONNECT_IVL_MAX: Final = SocketOption.RECONNECT_IVL_MAX
+MAXMSGSIZE: Final = SocketOption.MAXMSGSIZE
+SNDHWM: Final = SocketOption.SNDHWM
+RCVHWM: Final = SocketOption.RCVHWM
+MULTICAST_HOPS: Final = SocketOption.MULTICAST_HOPS
+RCVTIMEO: Final = SocketOption.RCVTIMEO
+SNDTIMEO: Final = SocketOption.SNDTIMEO
+LAST_ENDPOINT: Final = SocketOption.LAST_ENDPOINT
+ROUTER_MANDATORY: Final = SocketOption.ROUTER_MANDATORY
+TCP_KEEPALIVE: Final = SocketOption.TCP_KEEPALIVE
+TCP_KEEPALIVE_CNT: Final = SocketOption.TCP_KEEPALIVE_CNT
+TCP_KEEPALIVE_IDLE: Final = SocketOption.TCP_KEEPALIVE_IDLE
+TCP_KEEPALIVE_INTVL: Final = SocketOption.TCP_KEEPALIVE_INTVL
+IMMEDIATE: Final = SocketOption.IMMEDIATE
+XPUB_VERBOSE: Final = SocketOption.XPUB_VERBOSE
+IPV6: Final = SocketOption.IPV6
+MECHANISM: Final = SocketOption.MECHANISM
+PLAIN_SERVER: Final = SocketOption.PLAIN_SERVER
+PLAIN_USERNAME: Final = SocketOption.PLAIN_USERNAME
+PLAIN_PASSWORD: Final = SocketOption.PLAIN_PASSWORD
+CURVE_SERVER: Final = SocketOption.CURVE_SERVER
+CURVE_PUBLICKEY: Final = SocketOption.CURVE_PUBLICKEY
+CURVE_SECRETKEY: Final = SocketOption.CURVE_SECRETKEY
+CURVE_SERVERKEY: Final = SocketOption.CURVE_SERVERKEY
+PROBE_ROUTER: Final = SocketOption.PROBE_ROUTER
+REQ_CORRELATE: Final = SocketOption.REQ_CORRELATE
+REQ_RELAXED: Final = SocketOption.REQ_RELAXED
+CONFLATE: Final = SocketOption.CONFLATE
+ZAP_DOMAIN: Final = SocketOption.ZAP_DOMAIN
+ROUTER_HANDOVER: Final = SocketOption.ROUTER_HANDOVER
+CONNECT_ROUTING_ID: Final = SocketOption.CONNECT_ROUTING_ID
+HANDSHAKE_IVL: Final = SocketOption.HANDSHAKE_IVL
+XPUB_NODROP: Final = SocketOption.XPUB_NODROP
+XPUB_MANUAL: Final = SocketOption.XPUB_MANUAL
+XPUB_WELCOME_MSG: Final = SocketOption.XPUB_WELCOME_MSG
+STREAM_NOTIFY: Final = SocketOption.STREAM_NOTIFY
+HEARTBEAT_IVL: Final = SocketOption.HEARTBEAT_IVL
+HEARTBEAT_TTL: Final = SocketOption.HEARTBEAT_TTL
+HEARTBEAT_TIMEOUT: Final = SocketOption.HEARTBEAT_TIMEOUT
+XPUB_VERBOSER: Final = SocketOption.XPUB_VERBOSER
+CONNECT_TIMEOUT: Final = SocketOption.CONNECT_TIMEOUT
+ZAP_ENFORCE_DOMAIN: Final = SocketOption.ZAP_ENFORCE_DOMAIN
+MULTICAST_LOOP: Final = SocketOption.MULTICAST_LOOP
+XSUB_VERBOSE_UNSUBSCRIBE: Final = SocketOption.XSUB_VERBOSE_UNSUBSCRIBE
+IDENTITY: Final = SocketOption.ROUTING_ID
 
 __all__ = [
     "DEALER",
@@ -258,6 +261,8 @@ __all__ = [
     "strerror",
     "z85_decode",
     "z85_encode",
+    "zmq_version",
+    "zmq_version_info",
     *(option.name for option in SocketOption),
 ]
 

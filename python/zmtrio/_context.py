@@ -7,30 +7,52 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import final
+from typing import TYPE_CHECKING, final
 
 import trio
 
-from ._constants import ETERM
-from ._errors import ZMQError
+from ._errors import ContextTerminated, ZMQError
+from ._option_attributes import OptionAttributes
+from ._options import OPTIONS_BY_ID, SocketOption, validate_value
 from ._socket import Socket
 from ._threads import Loop, current_thread, wrong_thread
 from ._transport._inproc import InprocRegistry
 
 __all__ = ["Context"]
 
+#: Keyword names ``Context(...)`` takes besides the options' own (pyzmq's aliases).
+_ALIASES = {
+    "IDENTITY": (SocketOption.ROUTING_ID,),
+    "HWM": (SocketOption.SNDHWM, SocketOption.RCVHWM),
+}
+
+
+def _lone(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The one exception in ``group``, or None when it holds several."""
+    return group.exceptions[0] if len(group.exceptions) == 1 else None
+
 
 @final
-class Context:
+class Context(OptionAttributes):
     """Owns sockets, their I/O tasks and the inproc endpoints they share.
 
     Use it as an async context manager; leaving it (or ``await ctx.aclose()``) closes every
     socket still open, honouring each one's ``LINGER``, and returns when all of the
-    context's tasks have ended. An exception in a background task surfaces there::
+    context's tasks have ended::
 
-        async with zmtrio.Context() as ctx:
+        async with zmtrio.Context(linger=1000) as ctx:
             sock = ctx.socket(zmtrio.PUSH)
             ...
+
+    Keyword arguments, and option attributes set on the context (``ctx.linger = 0``,
+    ``ctx.sndhwm = 10_000``, as in pyzmq), are defaults for the sockets it makes afterwards;
+    an option that does not apply to a socket's type is skipped for that socket.
+
+    Exceptions keep their identity: an exception raised in the body comes out of the
+    ``async with`` as itself (``except ValueError`` matches it), as does
+    ``KeyboardInterrupt`` and a failure of one of zmtrio's background tasks; only several
+    exceptions at once come out as an ``ExceptionGroup``. Cancelling the exit (or Ctrl-C
+    while it lingers) ends it at once, dropping unsent messages as ``LINGER=0`` would.
 
     One context serves every thread: a trio loop in another thread makes its sockets
     inside ``async with ctx.attach():``, and inproc joins sockets of any loops::
@@ -44,7 +66,7 @@ class Context:
             trio.run(main)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, linger: int | None = None, **socket_defaults: int | bytes) -> None:
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: object = None
         self._sockets: set[Socket] = set()
@@ -55,6 +77,25 @@ class Context:
         self._owner: int | None = None
         #: Guards ``_sockets`` and ``_loops``, which every attached thread changes.
         self._lock = threading.Lock()
+        self._defaults: dict[SocketOption, int | bytes] = {}
+        if linger is not None:
+            self.linger = linger
+        for name, value in socket_defaults.items():
+            options = _ALIASES.get(name.upper())
+            if options is None:
+                if name.upper() not in SocketOption.__members__:
+                    raise TypeError(f"Context() got an unknown socket option {name!r}")
+                options = (SocketOption[name.upper()],)
+            for option in options:
+                self._set_option(option, value)
+
+    if not TYPE_CHECKING:  # type checkers see the option properties, and only them
+
+        def __setattr__(self, name: str, value: object) -> None:
+            # Attributes are options (or private state): a misspelt option raises, as pyzmq.
+            if not name.startswith("_") and not hasattr(type(self), name):
+                raise AttributeError(f"Context has no such option: {name.upper()}")
+            object.__setattr__(self, name, value)
 
     async def __aenter__(self) -> Context:
         if self._nursery_cm is not None or self._closed:
@@ -75,15 +116,31 @@ class Context:
     ) -> bool:
         manager = self._nursery_cm
         assert manager is not None, "Context.__aexit__ without __aenter__"
-        try:
-            if exc is None:
+        primary = exc
+        if exc is None:
+            try:
                 await self.aclose()
-            else:
-                self._close_now()
-        except BaseException as close_error:
+            except BaseException as close_error:
+                primary = close_error
+        if primary is not None:
             self._close_now()
-            return bool(await manager.__aexit__(type(close_error), close_error, None))  # type: ignore[attr-defined]
-        return bool(await manager.__aexit__(exc_type, exc, traceback))  # type: ignore[attr-defined]
+        # trio's nursery wraps whatever passes through it in an ExceptionGroup; a lone
+        # exception comes back out as itself, so ``except ValueError`` still matches.
+        try:
+            return bool(
+                await manager.__aexit__(  # type: ignore[attr-defined]
+                    None if primary is None else type(primary),
+                    primary,
+                    None if primary is None else primary.__traceback__,
+                )
+            )
+        except BaseExceptionGroup as group:
+            lone = _lone(group)
+            if lone is None:
+                raise
+        if lone is exc:
+            return False
+        raise lone from None  # not "during handling of" the Cancelled that ended the body
 
     @property
     def closed(self) -> bool:
@@ -92,12 +149,16 @@ class Context:
 
     def socket(self, socket_type: int) -> Socket:
         """A new socket of ``socket_type`` (``zmtrio.PUSH``, ...), belonging to the calling
-        loop: the context's own, or one inside :meth:`attach`. ``ETERM`` once closed."""
+        loop: the context's own, or one inside :meth:`attach`; the context's option defaults
+        are applied. ``ContextTerminated`` once the context is closed."""
         if self._closed:
-            raise ZMQError(ETERM)
+            raise ContextTerminated(msg="the context is closed: no new sockets")
         if self._owner is not None and current_thread() not in self._loops:
             raise wrong_thread(self._owner, "context")
         sock = Socket(self, socket_type)
+        for option, value in self._defaults.items():
+            if sock.type in OPTIONS_BY_ID[option].types:
+                sock.setsockopt(option, value)
         with self._lock:
             self._sockets.add(sock)
         return sock
@@ -112,11 +173,12 @@ class Context:
                 pull = ctx.socket(zmtrio.PULL)
                 await pull.connect("inproc://work")
 
-        ``ETERM`` once the context is closed (closing it also closes the attached loops'
-        sockets); ``EINVAL`` before the context is entered, or from a loop already using it.
+        ``ContextTerminated`` once the context is closed (closing it also closes the attached
+        loops' sockets); ``EINVAL`` before the context is entered, or from a loop already
+        using it.
         """
         if self._closed:
-            raise ZMQError(ETERM)
+            raise ContextTerminated(msg="the context is closed")
         if self._owner is None:
             raise ZMQError(errno.EINVAL, "enter the Context in its own loop before attach()")
         loop = Loop()
@@ -138,7 +200,9 @@ class Context:
 
     async def aclose(self) -> None:
         """Close every socket (lingering as each one's LINGER says); idempotent. Sockets of
-        attached loops are closed in their own loops, without waiting for them."""
+        attached loops are closed in their own loops, without waiting for them.
+
+        Cancelled (or interrupted) while lingering, it closes every socket at once."""
         if self._closed:
             await trio.lowlevel.checkpoint()
             return
@@ -147,6 +211,11 @@ class Context:
             async with trio.open_nursery() as nursery:
                 for sock in self._sockets_of(current_thread()):
                     nursery.start_soon(sock.aclose)
+        except BaseExceptionGroup as group:
+            lone = _lone(group)
+            if lone is None:
+                raise
+            raise lone from None
         finally:
             self._close_now()
 
@@ -165,6 +234,22 @@ class Context:
                 sock.close()
             elif sock._thread in loops:
                 loops[sock._thread][0].call_soon(sock.close)
+
+    def _get_option(self, option: int) -> int | bytes | str:
+        spec = OPTIONS_BY_ID.get(option)
+        if spec is None:
+            raise ZMQError(errno.EINVAL, f"unknown socket option {option!r}")
+        if not spec.writable:
+            raise ZMQError(errno.EINVAL, f"option {spec.option.name} belongs to each socket")
+        return self._defaults.get(spec.option, spec.default)
+
+    def _set_option(self, option: int, value: int | bytes) -> None:
+        spec = OPTIONS_BY_ID.get(option)
+        if spec is None:
+            raise ZMQError(errno.EINVAL, f"unknown socket option {option!r}")
+        if not spec.writable:
+            raise ZMQError(errno.EINVAL, f"option {spec.option.name} cannot be set")
+        self._defaults[spec.option] = validate_value(spec, value)
 
     def _forget(self, sock: Socket) -> None:
         with self._lock:

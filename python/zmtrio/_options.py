@@ -14,7 +14,7 @@ from typing import Final
 from ._constants import ENOTSUP, SocketType
 from ._errors import ZMQError
 
-__all__ = ["OPTIONS", "OPTIONS_BY_ID", "OptionSpec", "SocketOption", "validate"]
+__all__ = ["OPTIONS", "OPTIONS_BY_ID", "OptionSpec", "SocketOption", "validate", "validate_value"]
 
 
 class SocketOption(enum.IntEnum):
@@ -245,6 +245,13 @@ def validate(spec: OptionSpec, socket_type: SocketType, value: object) -> int | 
         raise ZMQError(errno.EINVAL, f"option {name} cannot be set on a {socket_type.name} socket")
     if not spec.built_for(socket_type):
         raise ZMQError(ENOTSUP, f"option {name} is not implemented by zmtrio yet")
+    return validate_value(spec, value)
+
+
+def validate_value(spec: OptionSpec, value: object) -> int | bytes:
+    """Check ``value``'s type and range for ``spec`` (whatever the socket type); return it
+    normalised. ``ZMQError(EINVAL)`` as :func:`validate`."""
+    name = spec.option.name
     if spec.kind == _INT:
         if not isinstance(value, int):  # bool is an int, as in pyzmq
             raise ZMQError(errno.EINVAL, f"option {name} takes an int, not {value!r}")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Protocol, final
+from typing import Any, Final, Literal, Protocol, final, overload
 
 import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, checkpoint_if_cancelled
@@ -28,9 +28,11 @@ from ._constants import (
     EventType,
     SocketType,
 )
+from ._conveniences import SocketConveniences
 from ._errors import Again, ZMQError
 from ._message import Message
 from ._monitor import Event
+from ._option_attributes import OptionAttributes
 from ._options import OPTIONS, OPTIONS_BY_ID, SocketOption, validate
 from ._peer import Peer
 from ._pipe import Pipe
@@ -138,7 +140,7 @@ class SocketStatistics:
 
 
 @final
-class Socket:
+class Socket(SocketConveniences, OptionAttributes):
     """A ZeroMQ socket, made by :meth:`Context.socket`.
 
     Example::
@@ -148,15 +150,44 @@ class Socket:
             async for frames in pull:
                 ...
 
-    Options are attributes (``sock.sndhwm = 10``) or ``setsockopt``/``getsockopt`` calls with
-    libzmq's names, units and defaults. Every call on a closed socket, and every call blocked
-    in it when it closes, raises ``trio.ClosedResourceError``.
+    Options are attributes (``sock.sndhwm = 10``, ``sock.SNDHWM``, pyzmq's ``sock.hwm``) or
+    ``setsockopt``/``getsockopt`` calls with libzmq's names, units and defaults; a name that
+    is no option raises ``AttributeError``. Every call on a closed socket, and every call
+    blocked in it when it closes, raises ``trio.ClosedResourceError``.
     """
 
-    if TYPE_CHECKING:
-        # Option attributes (``sndhwm``, ``linger``, ...) are generated from the table.
-        def __getattr__(self, name: str) -> Any: ...
-        def __setattr__(self, name: str, value: Any) -> None: ...
+    # Slots: assigning a misspelt option (``sock.sndhmw = 1``) raises AttributeError, as in
+    # pyzmq, at no cost to the attribute writes of the hot path. A new attribute of Socket
+    # must be listed here.
+    __slots__ = (
+        "__weakref__",
+        "_attached",
+        "_calls",
+        "_change_lot",
+        "_closed",
+        "_connections",
+        "_context",
+        "_drained_lot",
+        "_inproc_bound",
+        "_last_endpoint",
+        "_leases",
+        "_listeners",
+        "_monitors",
+        "_next_frame",
+        "_options",
+        "_partly_read",
+        "_pattern",
+        "_peers",
+        "_pending_frames",
+        "_reading",
+        "_reading_peer",
+        "_recv_lot",
+        "_scopes",
+        "_send_lot",
+        "_thread",
+        "_torn_down",
+        "_type",
+    )
 
     def __init__(self, context: SocketOwner, socket_type: int) -> None:
         try:
@@ -554,6 +585,8 @@ class Socket:
         self,
         data: BytesLike,
         flags: int = 0,
+        copy: bool = True,
+        track: bool = False,
         routing_id: int | None = None,
         group: bytes | str | None = None,
     ) -> None:
@@ -561,8 +594,10 @@ class Socket:
 
         Blocks while no peer can take the message (``DONTWAIT``: raise ``Again``).
         ``routing_id`` picks a SERVER's or PEER's peer (``EHOSTUNREACH`` if unknown);
-        ``group`` a RADIO's group (at most 255 bytes). (Not keyword-only: CPython fills
-        keyword-only defaults per call, which measured as 3% of a send.)
+        ``group`` a RADIO's group (at most 255 bytes), both in pyzmq's places. (Not
+        keyword-only: CPython fills keyword-only defaults per call, which measured as 3% of a
+        send.) ``copy`` and ``track`` are accepted for pyzmq's sake and change nothing: the
+        frame is taken as immutable ``bytes`` at once, so there is no send to track.
         """
         frame = data if type(data) is bytes else _as_frame(data)
         if routing_id is not None or group is not None:
@@ -582,13 +617,11 @@ class Socket:
         else:
             await self._send_message([frame], flags)
 
-    async def send_multipart(self, frames: Iterable[BytesLike], flags: int = 0) -> None:
-        """Send the frames as one message, atomically."""
+    async def send_multipart(
+        self, frames: Iterable[BytesLike], flags: int = 0, copy: bool = True, track: bool = False
+    ) -> None:
+        """Send the frames as one message, atomically (``copy``, ``track``: as ``send``)."""
         await self._send_message(_as_message(frames), flags)
-
-    async def send_string(self, text: str, flags: int = 0, encoding: str = "utf-8") -> None:
-        """Send ``text`` encoded as one frame."""
-        await self.send(text.encode(encoding), flags)
 
     def send_nowait(self, data: BytesLike) -> None:
         """Send one single-frame message now or raise ``Again``."""
@@ -708,28 +741,60 @@ class Socket:
         self._partly_read = message
         self._next_frame = 1
 
-    async def recv(self, flags: int = 0) -> bytes:
-        """Receive one frame; ``rcvmore`` tells whether more of its message follow."""
+    @overload
+    async def recv(
+        self, flags: int = 0, copy: Literal[True] = True, track: bool = False
+    ) -> bytes: ...
+    @overload
+    async def recv(self, flags: int, copy: Literal[False], track: bool = False) -> memoryview: ...
+    @overload
+    async def recv(
+        self, flags: int = 0, *, copy: Literal[False], track: bool = False
+    ) -> memoryview: ...
+    async def recv(
+        self, flags: int = 0, copy: bool = True, track: bool = False
+    ) -> bytes | memoryview:
+        """Receive one frame; ``rcvmore`` tells whether more of its message follow.
+
+        ``copy=False`` gives a ``memoryview`` of the received bytes (no copy; zmtrio has
+        no ``Frame`` objects), ``track`` is ignored, as pyzmq ignores it on receive.
+        """
         if self._partly_read:
             self._check_open()
             await checkpoint_if_cancelled()
-            return self._take_frame()
-        message = await self._recv_message(flags)
-        if len(message) > 1:  # hot path: inline, no call for one-frame messages
-            self._start_reading(message)
-        return message[0]
+            frame = self._take_frame()
+        else:
+            message = await self._recv_message(flags)
+            if len(message) > 1:  # hot path: inline, no call for one-frame messages
+                self._start_reading(message)
+            frame = message[0]
+        return frame if copy else memoryview(frame)
 
-    async def recv_multipart(self, flags: int = 0) -> list[bytes]:
-        """Receive one whole message (the rest of it, if ``recv`` already took frames)."""
+    @overload
+    async def recv_multipart(
+        self, flags: int = 0, copy: Literal[True] = True, track: bool = False
+    ) -> list[bytes]: ...
+    @overload
+    async def recv_multipart(
+        self, flags: int, copy: Literal[False], track: bool = False
+    ) -> list[memoryview]: ...
+    @overload
+    async def recv_multipart(
+        self, flags: int = 0, *, copy: Literal[False], track: bool = False
+    ) -> list[memoryview]: ...
+    async def recv_multipart(
+        self, flags: int = 0, copy: bool = True, track: bool = False
+    ) -> list[bytes] | list[memoryview]:
+        """Receive one whole message (the rest of it, if ``recv`` already took frames).
+
+        ``copy=False`` gives ``memoryview``s of the frames, as ``recv``."""
         if self._partly_read:
             self._check_open()
             await checkpoint_if_cancelled()
-            return self._take_rest()
-        return await self._recv_message(flags)
-
-    async def recv_string(self, flags: int = 0, encoding: str = "utf-8") -> str:
-        """Receive one frame and decode it."""
-        return (await self.recv(flags)).decode(encoding)
+            message = self._take_rest()
+        else:
+            message = await self._recv_message(flags)
+        return message if copy else [memoryview(frame) for frame in message]
 
     def recv_nowait(self) -> bytes:
         """Receive one frame now or raise ``Again``."""
@@ -891,8 +956,7 @@ class Socket:
 
     # ------------------------------------------------------------------ options
 
-    def setsockopt(self, option: int, value: int | bytes) -> None:
-        """Set a libzmq option (``zmtrio.SNDHWM``, ...); ``EINVAL`` if unknown or invalid."""
+    def _set_option(self, option: int, value: int | bytes) -> None:
         self._check_open()
         spec = OPTIONS_BY_ID.get(option)
         if spec is None:
@@ -903,12 +967,13 @@ class Socket:
         self._pattern.option_changed(spec.option, value)
         self._options[spec.option] = value
 
-    def getsockopt(self, option: int) -> int | bytes | str:
-        """Read a libzmq option; ``EINVAL`` if unknown or write-only."""
+    def _get_option(self, option: int) -> int | bytes | str:
         self._check_open()
         spec = OPTIONS_BY_ID.get(option)
-        if spec is None or not spec.readable:
-            raise ZMQError(errno.EINVAL, f"socket option {option!r} cannot be read")
+        if spec is None:
+            raise ZMQError(errno.EINVAL, f"unknown socket option {option!r}")
+        if not spec.readable:
+            raise ZMQError(errno.EINVAL, f"option {spec.option.name} is write-only")
         if option == SocketOption.RCVMORE:
             return int(self.rcvmore)
         if option == SocketOption.EVENTS:
@@ -916,9 +981,6 @@ class Socket:
         if option == SocketOption.LAST_ENDPOINT:
             return self._last_endpoint
         return self._options[spec.option]  # type: ignore[no-any-return]
-
-    set = setsockopt
-    get = getsockopt
 
     @property
     def last_endpoint(self) -> str:
@@ -998,20 +1060,3 @@ class Socket:
                     channel.send_nowait(Event(event, value, endpoint))
                 except (trio.BrokenResourceError, trio.ClosedResourceError):
                     pass
-
-
-def _option_property(option: SocketOption) -> property:
-    def get(self: Socket) -> Any:
-        return self.getsockopt(option)
-
-    def set_(self: Socket, value: Any) -> None:
-        self.setsockopt(option, value)
-
-    return property(get, set_, doc=f"The ``{option.name}`` socket option.")
-
-
-for _spec in OPTIONS:
-    if _spec.option.name.lower() not in vars(Socket):
-        setattr(Socket, _spec.option.name.lower(), _option_property(_spec.option))
-setattr(Socket, "identity", _option_property(SocketOption.ROUTING_ID))  # noqa: B010 (pyzmq's name)
-del _spec
