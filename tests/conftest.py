@@ -6,6 +6,7 @@ import errno
 import functools
 import inspect
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -160,3 +161,9 @@ def mypy_strict(source: str, directory: Path, cache: Path) -> subprocess.Complet
         cwd=directory,
         timeout=100,
     )
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must see Ctrl-C: a shell starts background jobs with
+    SIGINT ignored, and a Python started that way never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -18,6 +18,8 @@ import trio
 import zmq
 import zmtrio
 
+from tests.conftest import default_sigint
+
 
 @pytest.fixture
 def dead_endpoint() -> Iterator[str]:
@@ -160,6 +162,7 @@ async def test_ctrl_c_during_a_lingering_exit_is_a_plain_keyboard_interrupt(
         [sys.executable, "-c", textwrap.dedent(INTERRUPTED_LINGER), dead_endpoint],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
     )
     try:
         assert process.stdout is not None
