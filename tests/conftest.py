@@ -7,6 +7,7 @@ import functools
 import inspect
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,17 @@ def zctx() -> Iterator[zmq.Context[Any]]:
 def ipc_dir() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="zmtrio-test-") as directory:
         yield directory
+
+
+@pytest.fixture
+def dead_endpoint() -> Iterator[str]:
+    """A tcp endpoint nobody serves: a port held bound, never listening (connects fail)."""
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    try:
+        yield f"tcp://127.0.0.1:{holder.getsockname()[1]}"
+    finally:
+        holder.close()
 
 
 def endpoint_for(transport: str, ipc_dir: str, name: str = "s") -> str:

@@ -225,6 +225,8 @@ async def test_bench_selects_one_api(option: list[str], expected: list[str]) -> 
 )
 async def test_invalid_arguments_exit_non_zero(args: list[str]) -> None:
     result = await zmtrio_cli(*args, timeout=10)
-    assert result.returncode != 0
+    assert result.returncode == 2  # a usage error
     assert result.stdout == b""
-    assert b"usage: zmtrio" in result.stderr
+    errors = result.stderr.decode().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("zmtrio: error: "), errors
+    assert errors[0].endswith("--help)"), errors

@@ -25,7 +25,7 @@ async def _free_port() -> int:
 async def test_format_frame() -> None:
     assert format_frame(b"hello") == "hello"
     assert format_frame(b"\x00\xff") == "0x00ff"
-    assert format_frame(b"tab\there") == "0x" + b"tab\there".hex()
+    assert format_frame(b"tab\there") == "tab\\there"
 
 
 async def test_push_to_pull_from_the_command_line() -> None:

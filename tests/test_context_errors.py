@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import errno
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,17 +17,6 @@ import zmq
 import zmtrio
 
 from tests.conftest import default_sigint
-
-
-@pytest.fixture
-def dead_endpoint() -> Iterator[str]:
-    """A tcp endpoint nobody serves: a port held bound, never listening (connects fail)."""
-    holder = socket.socket()
-    holder.bind(("127.0.0.1", 0))
-    try:
-        yield f"tcp://127.0.0.1:{holder.getsockname()[1]}"
-    finally:
-        holder.close()
 
 
 async def test_exception_from_the_body_comes_out_as_itself() -> None:

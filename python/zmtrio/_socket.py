@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import math
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, Literal, Protocol, final, overload
@@ -1030,17 +1030,21 @@ class Socket(SocketConveniences, OptionAttributes):
             + bool(self._partly_read),
         )
 
-    @asynccontextmanager
-    async def monitor(self, events: int = EVENT_ALL) -> AsyncIterator[AsyncIterator[Event]]:
+    def monitor(self, events: int = EVENT_ALL) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
         """Watch this socket's connection events (``zmtrio.Event``) while the block runs::
 
             async with sock.monitor() as events:
                 async for event in events:
                     print(event.event, event.value, event.endpoint)
 
-        The iteration ends after ``MONITOR_STOPPED`` when the socket closes.
+        ``events`` is a mask of ``zmtrio.EventType`` flags. The iteration ends after
+        ``MONITOR_STOPPED`` when the socket closes.
         """
         self._check_open()
+        return self._monitor(events)
+
+    @asynccontextmanager
+    async def _monitor(self, events: int) -> AsyncIterator[AsyncIterator[Event]]:
         send_channel, receive_channel = trio.open_memory_channel[Event](math.inf)
         entry = (int(events), send_channel)
         self._monitors.append(entry)

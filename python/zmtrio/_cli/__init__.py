@@ -1,12 +1,20 @@
-"""The ``zmtrio`` command line (also ``python -m zmtrio``)."""
+"""The ``zmtrio`` command line (also ``python -m zmtrio``).
+
+Each subcommand registers a handler with ``set_defaults(run=...)``; ``_app.run_command``
+gives every one the same one-line errors and exit codes (2 usage, 1 failure, 130 Ctrl-C).
+"""
 
 from __future__ import annotations
 
 import argparse
+import platform
 import sys
+from typing import cast
 
 import trio
 
+from .._version import __version__, zmq_version
+from ._app import Parser, run_command
 from ._malamute import add_malamute_commands, run_malamute_command
 from ._monitor import add_monitor_command, run_monitor
 from ._reliability import (
@@ -14,7 +22,7 @@ from ._reliability import (
     add_reliability_options,
     run_reliability_workload,
 )
-from ._roles import add_role_commands, run_proxy, run_role
+from ._roles import add_role_commands
 
 __all__ = ["main"]
 
@@ -27,8 +35,20 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zmtrio", description="ZeroMQ for trio: tools.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(
+        prog="zmtrio",
+        description="ZeroMQ for trio: send and print messages from a terminal, run a "
+        "proxy, measure against pyzmq. `zmtrio COMMAND --help` explains each command.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    # Every subcommand's parser is a Parser (one-line usage errors); typed as the base
+    # class, so each command module's add-function takes the usual argparse type.
+    commands = cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(
+            dest="command", required=True, metavar="COMMAND", help="one of these commands:"
+        ),
+    )
     bench = commands.add_parser(
         "bench",
         help="measure throughput or latency, side by side with pyzmq",
@@ -61,7 +81,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--subscribers", type=_positive, default=10, help="SUB/DISH peers for fan-out (10)"
     )
-    bench.add_argument("--transport", choices=["tcp", "ipc", "inproc"], default="tcp")
+    bench.add_argument(
+        "--transport",
+        choices=["tcp", "ipc", "inproc"],
+        default="tcp",
+        help="tcp loopback (default), ipc (Unix socket) or inproc (one process, no pyzmq)",
+    )
     bench.add_argument("--size", type=int, default=64, help="message size in bytes (64)")
     bench.add_argument("--count", type=_positive, default=300_000, help="messages (300000)")
     mode = bench.add_mutually_exclusive_group()
@@ -84,70 +109,82 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: when it is a terminal)",
     )
+    bench.set_defaults(run=_run_bench)
     add_role_commands(commands)
     add_monitor_command(commands)
+    commands.choices["monitor"].set_defaults(run=run_monitor)
     add_malamute_commands(commands)
+    for name in ("malamute", "malamute-client"):
+        commands.choices[name].set_defaults(run=run_malamute_command)
     return parser
 
 
+def _version() -> str:
+    return (
+        f"zmtrio {__version__} (ZMTP 3.1, compatible with libzmq {zmq_version()}; "
+        f"trio {trio.__version__}, Python {platform.python_version()})"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the ``zmtrio`` command line."""
-    args = _parser().parse_args(argv)
-    if args.command in ("malamute", "malamute-client"):
-        run_malamute_command(args)
-    elif args.command == "proxy":
-        trio.run(run_proxy, args)
-    elif args.command == "monitor":
-        try:
-            trio.run(run_monitor, args)
-        except KeyboardInterrupt:
-            pass
-    elif args.command != "bench":
-        try:
-            trio.run(run_role, args)
-        except KeyboardInterrupt:
-            pass
-    elif args.workload in RELIABILITY_WORKLOADS:
+    """Run the ``zmtrio`` command line; exit 2 on a usage error, 1 on a failure, 130 on
+    Ctrl-C, each reported in one line."""
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the subcommand's parser, so the hint names its --help
+        _subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
+    sys.exit(run_command(args.run, args))
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return cast(argparse.ArgumentParser, action.choices[name])
+    return parser
+
+
+def _run_bench(args: argparse.Namespace) -> None:
+    if args.workload in RELIABILITY_WORKLOADS:
         run_reliability_workload(args)
+        return
+    from ._bench import bench
+
+    if args.per_message:
+        modes = ["zmtrio"]
+    elif args.batch is not None:
+        modes = ["zmtrio-batch"]
     else:
-        if args.per_message:
-            modes = ["zmtrio"]
-        elif args.batch is not None:
-            modes = ["zmtrio-batch"]
+        modes = ["zmtrio", "zmtrio-batch"]
+    versus = args.vs
+    if versus is None:
+        try:
+            import zmq  # noqa: F401
+        except ImportError:
+            versus = "none"
         else:
-            modes = ["zmtrio", "zmtrio-batch"]
-        versus = args.vs
-        if versus is None:
-            try:
-                import zmq  # noqa: F401
-            except ImportError:
-                versus = "none"
-            else:
-                versus = "pyzmq"
-        if args.workload == "inproc-threads":
-            from ._bench_threads import bench_threads
+            versus = "pyzmq"
+    if args.workload == "inproc-threads":
+        from ._bench_threads import bench_threads
 
-            bench_threads(
-                size=args.size,
-                count=args.count,
-                batch=args.batch or 1024,
-                modes=modes,
-                versus=versus,
-                out=sys.stdout,
-            )
-            return
-        from ._bench import bench
-
-        bench(
-            workload=args.workload,
-            transport=args.transport,
+        bench_threads(
             size=args.size,
             count=args.count,
             batch=args.batch or 1024,
-            subscribers=args.subscribers,
             modes=modes,
             versus=versus,
-            show_progress=args.progress == "always"
-            or (args.progress == "auto" and sys.stderr.isatty()),
             out=sys.stdout,
         )
+        return
+    bench(
+        workload=args.workload,
+        transport=args.transport,
+        size=args.size,
+        count=args.count,
+        batch=args.batch or 1024,
+        subscribers=args.subscribers,
+        modes=modes,
+        versus=versus,
+        show_progress=args.progress == "always"
+        or (args.progress == "auto" and sys.stderr.isatty()),
+        out=sys.stdout,
+    )
