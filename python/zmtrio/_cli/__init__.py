@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the subcommand's parser, so the hint names its --help
         _subcommand(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
-    sys.exit(run_command(args.run, args))
+    status = run_command(args.run, args)
+    if status:
+        sys.exit(status)
 
 
 def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
