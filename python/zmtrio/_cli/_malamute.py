@@ -59,7 +59,7 @@ def add_malamute_commands(commands: argparse._SubParsersAction[argparse.Argument
     client.add_argument(
         "--count", type=int, default=None, help="stop after this many deliveries (no limit)"
     )
-    actions = client.add_subparsers(dest="action", required=True)
+    actions = client.add_subparsers(dest="action", required=True, help="what to do:")
     produce = actions.add_parser("produce", help="publish to STREAM (frames, else stdin lines)")
     produce.add_argument("stream")
     produce.add_argument("subject")
