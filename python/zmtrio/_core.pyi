@@ -19,6 +19,7 @@ __all__ = [
     "EV_PING",
     "EV_READY",
     "EV_SUBSCRIBE",
+    "EV_ZAP_REQUEST",
     "EXPIRED_HANDSHAKE",
     "EXPIRED_HEARTBEAT",
     "EXPIRED_PEER_TTL",
@@ -28,6 +29,8 @@ __all__ = [
     "ProtocolError",
     "RingConsumer",
     "RingProducer",
+    "curve_keypair",
+    "curve_public",
     "ring",
     "z85_decode",
     "z85_encode",
@@ -48,6 +51,11 @@ EV_LEAVE: Final[int]
 EV_ERROR: Final[int]
 """``(EV_ERROR, reason)``: the peer sent ERROR during the handshake; the connection is closed
 and must not retry. (After the handshake ERROR is ignored, as libzmq ignores it.)"""
+EV_ZAP_REQUEST: Final[int]
+"""``(EV_ZAP_REQUEST, mechanism, credentials)``: the handshake waits for the ZAP handler's
+verdict on the peer (``mechanism`` is ``"NULL"``, ``"PLAIN"`` or ``"CURVE"``; credentials
+are PLAIN's user name and password or CURVE's client key). Answer with ``zap_accepted()``,
+or refuse with ``send_error(b"400")`` (or ``b"500"``), or drop the connection (300)."""
 READ_SIZE: Final[int]
 """Bytes to ask of the kernel for a connection's first read (``feed`` names the next)."""
 EXPIRED_HANDSHAKE: Final[int]
@@ -165,7 +173,8 @@ def ring(
 
 @final
 class Connection:
-    """One ZMTP 3.x connection's protocol state: greeting, NULL handshake, framing, commands.
+    """One ZMTP 3.x connection's protocol state: greeting, handshake (NULL, PLAIN or CURVE),
+    framing, commands, and CURVE's encryption of every frame.
 
     Call order: construct; ``take_output`` and write what it returns (the greeting); then
     each time bytes arrive, ``feed`` them and write whatever ``take_output`` returns; and
@@ -184,13 +193,26 @@ class Connection:
         heartbeat_timeout: int = -1,
         heartbeat_ttl: int = 0,
         now: float = 0.0,
+        mechanism: int = 0,
+        as_server: bool = False,
+        zap: bool = False,
+        username: bytes = b"",
+        password: bytes = b"",
+        secret_key: bytes = b"",
+        server_key: bytes = b"",
     ) -> None:
         """``socket_type`` is our own libzmq type number (0..10); ``routing_id`` goes in the
         READY ``Identity`` property for REQ, DEALER and ROUTER; frames larger than
         ``max_msg_size`` bytes (when >= 0), or than ``memory_ceiling`` bytes (what the
         process could ever hold), are a protocol error as soon as their header arrives. The
         timer options are libzmq's, in milliseconds (0: off; ``heartbeat_timeout`` -1: the
-        interval); the connection starts at ``now`` (seconds on the caller's clock)."""
+        interval); the connection starts at ``now`` (seconds on the caller's clock).
+
+        ``mechanism`` is 0 (NULL), 1 (PLAIN) or 2 (CURVE), ``as_server`` its role. PLAIN
+        clients send ``username`` and ``password``; CURVE takes 32-byte raw keys: our
+        ``secret_key`` and, for a client, the ``server_key``. ``zap``: the handshake raises
+        ``EV_ZAP_REQUEST`` (NULL with a ZAP domain, CURVE servers; a PLAIN server always
+        does). ValueError for a bad key length or a credential above 255 bytes."""
     def feed(self, data: bytes, inbound: Pipe, events: list[tuple[Any, ...]], now: float) -> int:
         """Consume bytes from the peer. Every complete message is pushed onto ``inbound``
         (ignoring its high-water mark); events are appended to ``events`` as ``(EV_READY,)``
@@ -213,6 +235,10 @@ class Connection:
     def send_subscription(self, topic: bytes, subscribe: bool) -> None:
         """Queue a (un)subscription: a SUBSCRIBE/CANCEL command to ZMTP 3.1 peers, a
         ``0x01``/``0x00``-prefixed message to ZMTP 3.0 peers (only valid once ready)."""
+    def zap_accepted(self, now: float) -> None:
+        """The ZAP handler accepted the peer (after ``EV_ZAP_REQUEST``): the handshake goes
+        on (finishing at ``now``, for the heartbeat clock, if the peer is ready too); check
+        ``ready`` afterwards and write ``take_output``."""
     def send_error(self, reason: bytes) -> None:
         """Queue an ERROR command (at most 255 bytes of reason); the connection is then closed."""
     @property
@@ -233,6 +259,12 @@ class Connection:
     @property
     def peer_properties(self) -> dict[str, bytes]:
         """Every metadata property the peer's READY carried, by name as sent."""
+
+def curve_keypair() -> tuple[bytes, bytes]:
+    """A new CURVE key pair ``(public, secret)``, 32 raw bytes each, from libsodium."""
+
+def curve_public(secret: bytes) -> bytes:
+    """The 32-byte CURVE public key of a 32-byte secret key (ValueError otherwise)."""
 
 def z85_encode(data: bytes) -> bytes:
     """Z85-encode ``data`` (its length must be a multiple of 4), raising ValueError otherwise."""

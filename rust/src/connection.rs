@@ -14,7 +14,10 @@
 //!    closed. Time is a [`Duration`] since any epoch; the connection never reads a clock.
 //! 4. Once [`Connection::can_send_messages`], pass message frames to
 //!    [`Connection::write_output`] (sized with [`Connection::frame_wire_len`]).
-//! 5. A protocol error from `feed`, an ERROR from the peer during the handshake
+//! 5. A server that authenticates its peers pauses its handshake with [`Event::ZapRequest`]:
+//!    ask the ZAP handler, then call [`Connection::zap_accepted`], or
+//!    [`Connection::send_error`] (ZAP 400/500) or drop the connection (300).
+//! 6. A protocol error from `feed`, an ERROR from the peer during the handshake
 //!    ([`Event::Error`]) or [`Connection::send_error`] closes the connection: `feed` then fails with
 //!    [`Error::Closed`]. Output queued before still comes out once.
 //!
@@ -23,17 +26,19 @@
 //! | state | input | next | output / event |
 //! |---|---|---|---|
 //! | `ExpectGreeting` | bad signature, version < 3, other mechanism | `Closed` | protocol error |
-//! | `ExpectGreeting` | valid 64-byte greeting | `ExpectHandshake` | our READY queued |
-//! | `ExpectHandshake` | READY, compatible metadata | `Ready` | [`Event::Ready`] |
-//! | `ExpectHandshake` | data frame, any other command, bad READY | `Closed` | protocol error |
+//! | `ExpectGreeting` | valid 64-byte greeting | `ExpectHandshake` | our first handshake command (NULL: READY) queued, or [`Event::ZapRequest`] |
+//! | `ExpectHandshake` | the mechanism's next command | `ExpectHandshake` | its reply queued, or [`Event::ZapRequest`] |
+//! | `ExpectHandshake` | the command that completes the handshake | `Ready` | [`Event::Ready`] |
+//! | `ExpectHandshake` | [`Connection::zap_accepted`] | `ExpectHandshake` or `Ready` | the mechanism's reply queued |
+//! | `ExpectHandshake` | data frame, unexpected command, a box that does not open | `Closed` | protocol error |
 //! | `ExpectHandshake` | ERROR | `Closed` | [`Event::Error`] |
-//! | `Ready` | data frame | `Ready` | [`Sink::frame`] |
+//! | `Ready` | data frame (CURVE: a MESSAGE, opened first) | `Ready` | [`Sink::frame`] |
 //! | `Ready` | PING | `Ready` | PONG queued, [`Event::Ping`] |
 //! | `Ready` | SUBSCRIBE / CANCEL | `Ready` | [`Event::Subscribe`] / [`Event::Cancel`] |
 //! | `Ready` (RADIO) | JOIN / LEAVE | `Ready` | [`Event::Join`] / [`Event::Leave`] |
 //! | `Ready` (RADIO) | JOIN / LEAVE with a group over 255 bytes | `Closed` | protocol error |
 //! | `Ready` | PONG, READY, ERROR, unknown command | `Ready` | nothing (libzmq discards them) |
-//! | `Ready` | malformed command, oversized frame | `Closed` | protocol error |
+//! | `Ready` | malformed command, oversized frame, CURVE MESSAGE that fails | `Closed` | protocol error |
 //! | any but `Closed` | [`Connection::send_error`] | `Closed` | ERROR queued |
 //! | `Closed` | [`Connection::feed`] | `Closed` | [`Error::Closed`] |
 //! | any but `Closed` | [`Connection::on_timeout`] finds a timer expired | `Closed` | [`Expired`] |
@@ -45,7 +50,10 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 use crate::error::{ApiMisuse, Error, PeerMisbehaved};
-use crate::mechanism::{Mechanism, Null, PeerMetadata};
+use crate::mechanism::crypto::{SecretKey, KEY_LEN};
+use crate::mechanism::{
+    CurveClient, CurveServer, Mechanism, Null, PeerMetadata, Plain, Progress, ZapRequest,
+};
 use crate::socket_type::SocketType;
 use crate::timers::{Due, Expired, TimerSettings, Timers};
 use crate::wire::command::Command;
@@ -77,6 +85,47 @@ pub enum Event<'a> {
     Leave(&'a [u8]),
     /// The peer sent ERROR with this reason; the connection is now closed.
     Error(&'a [u8]),
+    /// The handshake waits for the ZAP handler's verdict on these credentials (RFC 27):
+    /// answer with [`Connection::zap_accepted`], or refuse.
+    ZapRequest {
+        /// `NULL`, `PLAIN` or `CURVE`.
+        mechanism: &'static str,
+        /// PLAIN: user name and password; CURVE: the client's public key; NULL: none.
+        credentials: &'a [Vec<u8>],
+    },
+}
+
+/// How a connection secures itself: the mechanism, its role and its keys (spec §4, §5).
+#[derive(Debug)]
+pub enum Security {
+    /// NULL; `zap`: ask ZAP about the peer first (a socket with a ZAP domain).
+    Null {
+        /// Whether the handshake asks ZAP.
+        zap: bool,
+    },
+    /// A PLAIN client.
+    PlainClient {
+        /// The user name (at most 255 bytes).
+        username: Vec<u8>,
+        /// The password (at most 255 bytes).
+        password: Vec<u8>,
+    },
+    /// A PLAIN server (it always asks ZAP, as libzmq).
+    PlainServer,
+    /// A CURVE client.
+    CurveClient {
+        /// Our permanent secret key.
+        secret: [u8; KEY_LEN],
+        /// The server's permanent public key.
+        server: [u8; KEY_LEN],
+    },
+    /// A CURVE server.
+    CurveServer {
+        /// Our permanent secret key.
+        secret: [u8; KEY_LEN],
+        /// Whether each client's key goes to ZAP.
+        zap: bool,
+    },
 }
 
 /// Receives what [`Connection::feed`] decodes, in arrival order.
@@ -117,8 +166,9 @@ enum State {
 #[derive(Debug)]
 pub struct Connection {
     state: State,
-    /// Our socket's type: RADIO acts on JOIN/LEAVE, DISH sends them for subscriptions.
-    socket_type: SocketType,
+    /// Our socket's type (none for a connection made from a bare mechanism): RADIO acts on
+    /// JOIN/LEAVE, DISH sends them for subscriptions.
+    socket_type: Option<SocketType>,
     mechanism: Mechanism,
     /// The peer's greeting bytes so far (emptied once it is complete).
     greeting: Vec<u8>,
@@ -135,6 +185,10 @@ pub struct Connection {
     peer: Option<PeerMetadata>,
     /// Handshake deadline, heartbeats, TTL.
     timers: Timers,
+    /// The credentials of a pending ZAP request (lent to [`Event::ZapRequest`]).
+    zap_request: Option<ZapRequest>,
+    /// Where a CURVE MESSAGE is opened (kept to reuse its allocation).
+    plaintext: Vec<u8>,
 }
 
 impl Connection {
@@ -142,13 +196,73 @@ impl Connection {
     /// (sent as `Identity` by REQ, DEALER and ROUTER). Frames whose body exceeds
     /// `max_msg_size` bytes are a protocol error (`None`: no limit). Our greeting is queued.
     pub fn new(socket_type: SocketType, routing_id: &[u8], max_msg_size: Option<u64>) -> Self {
-        let mechanism = Mechanism::Null(Null::new(socket_type, routing_id));
+        Connection {
+            socket_type: Some(socket_type),
+            ..Self::with_mechanism(
+                Mechanism::Null(Null::new(socket_type, routing_id)),
+                routing_id,
+                max_msg_size,
+            )
+        }
+    }
+
+    /// A connection as [`Connection::new`] secured by `security`. Fails only for PLAIN
+    /// credentials longer than 255 bytes.
+    pub fn with_security(
+        socket_type: SocketType,
+        routing_id: &[u8],
+        max_msg_size: Option<u64>,
+        security: Security,
+    ) -> Result<Self, Error> {
+        let mechanism = match security {
+            Security::Null { zap: false } => Mechanism::Null(Null::new(socket_type, routing_id)),
+            Security::Null { zap: true } => {
+                Mechanism::Null(Null::with_zap(socket_type, routing_id))
+            }
+            Security::PlainClient { username, password } => Mechanism::Plain(Plain::client(
+                socket_type,
+                routing_id,
+                &username,
+                &password,
+            )?),
+            Security::PlainServer => Mechanism::Plain(Plain::server(socket_type, routing_id)),
+            Security::CurveClient { secret, server } => {
+                Mechanism::CurveClient(Box::new(CurveClient::new(
+                    socket_type,
+                    routing_id,
+                    SecretKey::from_bytes(secret),
+                    server,
+                    SecretKey::generate(),
+                )))
+            }
+            Security::CurveServer { secret, zap } => {
+                Mechanism::CurveServer(Box::new(CurveServer::new(
+                    socket_type,
+                    routing_id,
+                    SecretKey::from_bytes(secret),
+                    SecretKey::generate(),
+                    zap,
+                )))
+            }
+        };
+        Ok(Connection {
+            socket_type: Some(socket_type),
+            ..Self::with_mechanism(mechanism, routing_id, max_msg_size)
+        })
+    }
+
+    /// A connection running `mechanism` (tests pass handshakes with fixed keys).
+    pub fn with_mechanism(
+        mechanism: Mechanism,
+        routing_id: &[u8],
+        max_msg_size: Option<u64>,
+    ) -> Self {
         let mut pending = Vec::with_capacity(GREETING_LEN);
         Greeting::ours(mechanism.name(), mechanism.as_server())
             .encode(routing_id.len(), &mut pending);
         Connection {
             state: State::ExpectGreeting,
-            socket_type,
+            socket_type: None,
             mechanism,
             greeting: Vec::with_capacity(GREETING_LEN),
             deframer: Deframer::new(max_msg_size),
@@ -157,6 +271,8 @@ impl Connection {
             peer: None,
             pending_pong: None,
             timers: Timers::new(TimerSettings::default(), Duration::ZERO),
+            zap_request: None,
+            plaintext: Vec::new(),
         }
     }
 
@@ -220,7 +336,7 @@ impl Connection {
                 return Ok(());
             };
             self.greeting = Vec::new();
-            self.on_greeting(greeting)?;
+            self.on_greeting(greeting, now, sink)?;
         }
         // The deframer's callback needs `self` mutably, so the deframer steps out meanwhile.
         let mut deframer = mem::take(&mut self.deframer);
@@ -230,7 +346,12 @@ impl Connection {
     }
 
     /// The peer's greeting is complete: check the mechanism and start the handshake.
-    fn on_greeting(&mut self, greeting: Greeting) -> Result<(), Error> {
+    fn on_greeting<S: Sink>(
+        &mut self,
+        greeting: Greeting,
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
         if greeting.mechanism != self.mechanism.name() {
             let name = greeting
                 .mechanism
@@ -238,17 +359,96 @@ impl Connection {
                 .next()
                 .unwrap_or_default();
             let name = String::from_utf8_lossy(name).into_owned();
-            return Err(PeerMisbehaved::MechanismMismatch(name).into());
+            return Err(Error::from(PeerMisbehaved::MechanismMismatch(name)).into());
         }
         self.peer_minor = Some(greeting.effective_minor());
-        // Before the handshake is done no PONG can be pending, so `queue()` isn't needed.
-        self.mechanism.start(&mut self.pending);
         self.state = State::ExpectHandshake;
+        // Before the handshake is done no PONG can be pending, so `queue()` isn't needed.
+        let progress = self.mechanism.start(&mut self.pending);
+        self.on_progress(progress, now, sink)
+    }
+
+    /// Acts on what a handshake step led to.
+    fn on_progress<S: Sink>(
+        &mut self,
+        progress: Progress,
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        match progress {
+            Progress::Continue => Ok(()),
+            Progress::AskZap(request) => {
+                let request = self.zap_request.insert(request);
+                sink.event(Event::ZapRequest {
+                    mechanism: request.mechanism,
+                    credentials: &request.credentials,
+                })
+            }
+            Progress::Done(peer) => {
+                self.finish_handshake(peer, now);
+                sink.event(Event::Ready)
+            }
+        }
+    }
+
+    fn finish_handshake(&mut self, peer: PeerMetadata, now: Duration) {
+        self.zap_request = None;
+        self.peer = Some(peer);
+        self.state = State::Ready;
+        self.timers.on_handshake_done(now);
+    }
+
+    /// The ZAP handler accepted the peer (after [`Event::ZapRequest`]): the handshake goes
+    /// on, its next command queued. Check [`Connection::is_ready`] afterwards: a NULL
+    /// handshake whose peer's READY already arrived is complete now (at `now`).
+    pub fn zap_accepted(&mut self, now: Duration) -> Result<(), Error> {
+        if self.state != State::ExpectHandshake || self.zap_request.take().is_none() {
+            return Err(ApiMisuse::NoZapRequest.into());
+        }
+        match self.mechanism.zap_accepted(&mut self.pending) {
+            Ok(Progress::Done(peer)) => self.finish_handshake(peer, now),
+            Ok(_) => {}
+            Err(err) => {
+                self.state = State::Closed;
+                return Err(err);
+            }
+        }
         Ok(())
     }
 
-    /// One frame after the greeting.
+    /// One frame after the greeting: after a CURVE handshake every frame is a MESSAGE,
+    /// opened here into the frame it carries.
     fn on_frame<S: Sink>(
+        &mut self,
+        frame: Frame<'_>,
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<ControlFlow<()>, S::Error> {
+        let Some(channel) = self.mechanism.channel() else {
+            return self.on_clear_frame(frame, now, sink);
+        };
+        let mut plaintext = mem::take(&mut self.plaintext);
+        let result = match channel.open_frame(frame.body, &mut plaintext) {
+            Ok((is_command, more)) => {
+                let flags = if is_command { frame::COMMAND } else { 0 }
+                    | if more { frame::MORE } else { 0 };
+                self.on_clear_frame(
+                    Frame {
+                        flags,
+                        body: &plaintext[1..],
+                    },
+                    now,
+                    sink,
+                )
+            }
+            Err(err) => Err(err.into()),
+        };
+        self.plaintext = plaintext;
+        result
+    }
+
+    /// One frame as the peer meant it (decrypted if it came in a MESSAGE).
+    fn on_clear_frame<S: Sink>(
         &mut self,
         frame: Frame<'_>,
         now: Duration,
@@ -268,7 +468,7 @@ impl Connection {
             let (name, _) = Command::split_name(frame.body)?;
             let acted_on = match name {
                 b"PING" | b"PONG" | b"SUBSCRIBE" | b"CANCEL" => true,
-                b"JOIN" | b"LEAVE" => self.socket_type == SocketType::Radio,
+                b"JOIN" | b"LEAVE" => self.socket_type == Some(SocketType::Radio),
                 _ => false,
             };
             if !acted_on {
@@ -283,19 +483,15 @@ impl Connection {
                 return Ok(ControlFlow::Break(()));
             }
             command if self.state == State::ExpectHandshake => {
-                if let Some(peer) = self.mechanism.handle(command)? {
-                    self.peer = Some(peer);
-                    self.state = State::Ready;
-                    self.timers.on_handshake_done(now);
-                    sink.event(Event::Ready)?;
-                }
+                let progress = self.mechanism.handle(command, &mut self.pending)?;
+                self.on_progress(progress, now, sink)?;
             }
             Command::Ping { ttl, context } => {
                 if let Some(start) = self.pending_pong.take() {
                     self.pending.truncate(start);
                 }
                 self.pending_pong = Some(self.pending.len());
-                Command::Pong { context }.encode(&mut self.pending);
+                self.push_command(Command::Pong { context });
                 self.timers.on_peer_ttl(ttl, now);
                 sink.event(Event::Ping { ttl })?;
             }
@@ -328,7 +524,8 @@ impl Connection {
         match self.timers.on_timeout(now) {
             Due::Nothing => None,
             Due::Ping(ttl) => {
-                Command::Ping { ttl, context: b"" }.encode(self.queue());
+                self.pending_pong = None;
+                self.push_command(Command::Ping { ttl, context: b"" });
                 None
             }
             Due::Expired(expired) => {
@@ -343,7 +540,8 @@ impl Connection {
     /// libzmq also pings ZMTP 3.0 peers (spec §1.3), so this does not look at the version.
     pub fn send_ping(&mut self, ttl: u16) -> Result<(), Error> {
         self.check_ready()?;
-        Command::Ping { ttl, context: b"" }.encode(self.queue());
+        self.pending_pong = None;
+        self.push_command(Command::Ping { ttl, context: b"" });
         Ok(())
     }
 
@@ -353,20 +551,41 @@ impl Connection {
     /// (`topic` at most 255 bytes, which the socket checks when the group is joined).
     pub fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> Result<(), Error> {
         self.check_ready()?;
-        if self.socket_type == SocketType::Dish {
+        self.pending_pong = None;
+        if self.socket_type == Some(SocketType::Dish) {
             let group = topic;
             match subscribe {
-                true => Command::Join { group }.encode(self.queue()),
-                false => Command::Leave { group }.encode(self.queue()),
+                true => self.push_command(Command::Join { group }),
+                false => self.push_command(Command::Leave { group }),
             }
             return Ok(());
         }
         match (self.peer_minor, subscribe) {
-            (Some(0), _) => frame::encode(0, &[&[u8::from(subscribe)], topic], self.queue()),
-            (_, true) => Command::Subscribe { topic }.encode(self.queue()),
-            (_, false) => Command::Cancel { topic }.encode(self.queue()),
+            (Some(0), _) => {
+                let body = [&[u8::from(subscribe)], topic].concat();
+                match self.mechanism.channel() {
+                    Some(channel) => channel.push_frame(0, &body, &mut self.pending),
+                    None => frame::encode(0, &[&body], &mut self.pending),
+                }
+            }
+            (_, true) => self.push_command(Command::Subscribe { topic }),
+            (_, false) => self.push_command(Command::Cancel { topic }),
         }
         Ok(())
+    }
+
+    /// Appends a post-handshake command to the pending output: as a frame of its own, or
+    /// boxed in a MESSAGE after a CURVE handshake (spec §5.6).
+    fn push_command(&mut self, command: Command<'_>) {
+        match self.mechanism.channel() {
+            Some(channel) => {
+                let mut encoded = Vec::new();
+                command.encode(&mut encoded);
+                let header_len = frame::header_len(encoded[0]);
+                channel.push_command(&encoded[header_len..], &mut self.pending);
+            }
+            None => command.encode(&mut self.pending),
+        }
     }
 
     /// Queues an ERROR command (`reason` cut to 255 bytes) and closes the connection; the

@@ -18,6 +18,22 @@ pub mod code {
     pub const ZMTP_UNSPECIFIED: u32 = 0x1000_0000;
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND`.
     pub const UNEXPECTED_COMMAND: u32 = 0x1000_0001;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE`.
+    pub const INVALID_SEQUENCE: u32 = 0x1000_0002;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE`.
+    pub const KEY_EXCHANGE: u32 = 0x1000_0003;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE`.
+    pub const MALFORMED_COMMAND_MESSAGE: u32 = 0x1000_0012;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO`.
+    pub const MALFORMED_COMMAND_HELLO: u32 = 0x1000_0013;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE`.
+    pub const MALFORMED_COMMAND_INITIATE: u32 = 0x1000_0014;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY`.
+    pub const MALFORMED_COMMAND_READY: u32 = 0x1000_0016;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME`.
+    pub const MALFORMED_COMMAND_WELCOME: u32 = 0x1000_0017;
+    /// `ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC`.
+    pub const CRYPTOGRAPHIC: u32 = 0x1100_0001;
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED`.
     pub const MALFORMED_COMMAND_UNSPECIFIED: u32 = 0x1000_0011;
     /// `ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR`.
@@ -95,6 +111,23 @@ pub enum InvalidFrame {
     /// bytes left over are invalid (libzmq `parse_metadata`).
     #[error("invalid metadata: {0}")]
     InvalidMetadata(&'static str),
+    /// RFC 24 §"The HELLO Command" (`hello = command-size %d5 "HELLO" username password`,
+    /// each a short string filling the body exactly); RFC 26: a CURVE HELLO is 200 bytes.
+    #[error("malformed HELLO command")]
+    MalformedHello,
+    /// RFC 24: WELCOME carries nothing after its name; RFC 26: a CURVE WELCOME is a
+    /// 16-byte nonce and a 144-byte box.
+    #[error("malformed WELCOME command")]
+    MalformedWelcome,
+    /// RFC 26 §"The INITIATE Command": cookie, short nonce and a box of at least 144 bytes.
+    #[error("malformed INITIATE command")]
+    MalformedInitiate,
+    /// RFC 26 §"The READY Command": a short nonce and a box of at least 16 bytes.
+    #[error("malformed READY command")]
+    MalformedReady,
+    /// RFC 26 §"The MESSAGE Command": a short nonce and a box of at least 17 bytes.
+    #[error("malformed MESSAGE command")]
+    MalformedMessage,
 }
 
 impl InvalidFrame {
@@ -105,6 +138,11 @@ impl InvalidFrame {
             InvalidFrame::MalformedCommand => code::MALFORMED_COMMAND_UNSPECIFIED,
             InvalidFrame::MalformedError => code::MALFORMED_COMMAND_ERROR,
             InvalidFrame::InvalidMetadata(_) => code::INVALID_METADATA,
+            InvalidFrame::MalformedHello => code::MALFORMED_COMMAND_HELLO,
+            InvalidFrame::MalformedWelcome => code::MALFORMED_COMMAND_WELCOME,
+            InvalidFrame::MalformedInitiate => code::MALFORMED_COMMAND_INITIATE,
+            InvalidFrame::MalformedReady => code::MALFORMED_COMMAND_READY,
+            InvalidFrame::MalformedMessage => code::MALFORMED_COMMAND_MESSAGE,
         }
     }
 }
@@ -147,6 +185,26 @@ pub enum PeerMisbehaved {
     /// ERROR may arrive during the handshake.
     #[error("unexpected command {0:?} during the handshake")]
     UnexpectedCommand(String),
+    /// RFC 26 §"The HELLO Command": "the server MUST reject HELLO commands with an unknown
+    /// version" (1.0 is the only one).
+    #[error("CURVE version {0}.{1} is not 1.0")]
+    UnsupportedCurveVersion(u8, u8),
+    /// RFC 26: every box must open with the keys and nonce the protocol names; this one did
+    /// not (wrong keys, a forged or corrupted box, or a cookie that is not ours).
+    #[error("a CURVE {0} box did not open")]
+    Cryptographic(&'static str),
+    /// RFC 26 §"The MESSAGE Command": nonces must increase; this one repeats or goes back
+    /// (a replayed or reordered command).
+    #[error("CURVE short nonce not above the last one received")]
+    NonceNotIncreasing,
+    /// RFC 26 §"The INITIATE Command": the vouch must name the client's transient key and
+    /// the server's permanent key.
+    #[error("CURVE vouch does not match the handshake's keys")]
+    KeyExchange,
+    /// RFC 26: after the handshake every frame is a MESSAGE command (libzmq treats anything
+    /// else as an unexpected command).
+    #[error("frame after a CURVE handshake is not a MESSAGE")]
+    NotAMessage,
 }
 
 impl PeerMisbehaved {
@@ -158,9 +216,13 @@ impl PeerMisbehaved {
             | PeerMisbehaved::UnsupportedVersion(_) => code::ZMTP_UNSPECIFIED,
             PeerMisbehaved::MechanismMismatch(_) => code::MECHANISM_MISMATCH,
             PeerMisbehaved::IncompatibleSocketType { .. } => code::INVALID_METADATA,
-            PeerMisbehaved::DataBeforeReady | PeerMisbehaved::UnexpectedCommand(_) => {
-                code::UNEXPECTED_COMMAND
-            }
+            PeerMisbehaved::DataBeforeReady
+            | PeerMisbehaved::UnexpectedCommand(_)
+            | PeerMisbehaved::NotAMessage => code::UNEXPECTED_COMMAND,
+            PeerMisbehaved::UnsupportedCurveVersion(..) => code::MALFORMED_COMMAND_HELLO,
+            PeerMisbehaved::Cryptographic(_) => code::CRYPTOGRAPHIC,
+            PeerMisbehaved::NonceNotIncreasing => code::INVALID_SEQUENCE,
+            PeerMisbehaved::KeyExchange => code::KEY_EXCHANGE,
         }
     }
 }
@@ -183,6 +245,12 @@ pub enum ApiMisuse {
     /// A message needs at least one frame.
     #[error("a message needs at least one frame")]
     EmptyMessage,
+    /// A ZAP verdict was given to a connection that did not ask for one.
+    #[error("no ZAP request is pending")]
+    NoZapRequest,
+    /// PLAIN user names and passwords are at most 255 bytes (RFC 24).
+    #[error("PLAIN user name or password longer than 255 bytes")]
+    CredentialTooLong,
 }
 
 impl ApiMisuse {
@@ -190,8 +258,8 @@ impl ApiMisuse {
     /// current state does not allow, or an invalid argument.
     pub fn errno(&self) -> i32 {
         match self {
-            ApiMisuse::NotReady | ApiMisuse::Closed => EFSM,
-            ApiMisuse::EmptyMessage => EINVAL,
+            ApiMisuse::NotReady | ApiMisuse::Closed | ApiMisuse::NoZapRequest => EFSM,
+            ApiMisuse::EmptyMessage | ApiMisuse::CredentialTooLong => EINVAL,
         }
     }
 }

@@ -9,7 +9,7 @@
 //!  connection.rs               state machine: greeting → handshake → ready → closed
 //!  timers.rs                   handshake deadline, heartbeats, TTL: decided from `now`
 //!  assembly.rs, batch.rs       frames → messages onto a Pipe; messages → one write's batch
-//!  mechanism/                  NULL handshake (PLAIN, CURVE to come), peer metadata
+//!  mechanism/                  NULL, PLAIN, CURVE handshakes, CURVE boxes, peer metadata
 //!  wire/                       greeting, frames, commands, Z85: byte codecs
 //!  pipe.rs, socket_type.rs     message queues; socket types and who may talk to whom
 //!  ring.rs                     lock-free SPSC ring: inproc pipes between two threads
@@ -26,6 +26,7 @@
 //! by libzmq's behaviour where the two differ.
 
 #![warn(missing_docs)]
+// unsafe only where Rust meets C: the PyO3 binding and libsodium (mechanism/crypto.rs).
 #![cfg_attr(not(feature = "python"), deny(unsafe_code))]
 
 pub mod assembly;

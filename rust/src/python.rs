@@ -21,8 +21,9 @@ use std::time::Duration;
 
 use crate::assembly::{Assembly, MessageBuilder};
 use crate::batch::{take_batch, MessageFrames};
-use crate::connection::{Connection, Event};
+use crate::connection::{Connection, Event, Security};
 use crate::error::Error;
+use crate::mechanism::crypto::{SecretKey, KEY_LEN};
 use crate::pipe::Pipe;
 use crate::ring::{ring, Consumer, Producer};
 use crate::socket_type::SocketType;
@@ -43,8 +44,21 @@ const EV_PING: u8 = 2;
 const EV_SUBSCRIBE: u8 = 3;
 const EV_CANCEL: u8 = 4;
 const EV_ERROR: u8 = 5;
-const EV_JOIN: u8 = 6;
-const EV_LEAVE: u8 = 7;
+const EV_ZAP_REQUEST: u8 = 6;
+const EV_JOIN: u8 = 7;
+const EV_LEAVE: u8 = 8;
+
+/// Mechanism numbers, as libzmq's `ZMQ_NULL`, `ZMQ_PLAIN`, `ZMQ_CURVE`.
+const NULL: u8 = 0;
+const PLAIN: u8 = 1;
+const CURVE: u8 = 2;
+
+/// A 32-byte key from Python bytes.
+fn key(name: &str, bytes: &[u8]) -> PyResult<[u8; KEY_LEN]> {
+    bytes
+        .try_into()
+        .map_err(|_| PyValueError::new_err(format!("{name} must be 32 bytes, not {}", bytes.len())))
+}
 
 /// Expired timers, as `on_timeout` returns them.
 const EXPIRED_HANDSHAKE: u8 = 1;
@@ -433,6 +447,13 @@ impl PyConnection {
         heartbeat_timeout = -1,
         heartbeat_ttl = 0,
         now = 0.0,
+        mechanism = 0,
+        as_server = false,
+        zap = false,
+        username = &[][..],
+        password = &[][..],
+        secret_key = &[][..],
+        server_key = &[][..],
     ))]
     #[allow(clippy::too_many_arguments)] // libzmq's options, one keyword each
     fn new(
@@ -445,6 +466,13 @@ impl PyConnection {
         heartbeat_timeout: i64,
         heartbeat_ttl: i64,
         now: f64,
+        mechanism: u8,
+        as_server: bool,
+        zap: bool,
+        username: &[u8],
+        password: &[u8],
+        secret_key: &[u8],
+        server_key: &[u8],
     ) -> PyResult<Self> {
         let socket_type = u8::try_from(socket_type)
             .ok()
@@ -452,13 +480,35 @@ impl PyConnection {
             .ok_or_else(|| PyValueError::new_err(format!("unknown socket type {socket_type}")))?;
         // Any negative size means "no limit", as libzmq's ZMQ_MAXMSGSIZE = -1.
         let max_msg_size = u64::try_from(max_msg_size).ok();
+        let security = match (mechanism, as_server) {
+            (NULL, _) => Security::Null { zap },
+            (PLAIN, false) => Security::PlainClient {
+                username: username.to_vec(),
+                password: password.to_vec(),
+            },
+            (PLAIN, true) => Security::PlainServer,
+            (CURVE, false) => Security::CurveClient {
+                secret: key("secret_key", secret_key)?,
+                server: key("server_key", server_key)?,
+            },
+            (CURVE, true) => Security::CurveServer {
+                secret: key("secret_key", secret_key)?,
+                zap,
+            },
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown mechanism {mechanism}"
+                )))
+            }
+        };
         let timers = TimerSettings::from_millis(
             handshake_ivl,
             heartbeat_ivl,
             heartbeat_timeout,
             heartbeat_ttl,
         );
-        let mut inner = Connection::new(socket_type, routing_id, max_msg_size)
+        let mut inner = Connection::with_security(socket_type, routing_id, max_msg_size, security)
+            .map_err(|err| PyValueError::new_err(err.to_string()))?
             .with_timers(timers, instant(now)?);
         if let Some(ceiling) = memory_ceiling {
             inner = inner.with_memory_ceiling(ceiling);
@@ -522,6 +572,10 @@ impl PyConnection {
 
     fn send_subscription(&mut self, topic: &[u8], subscribe: bool) -> PyResult<()> {
         Ok(self.inner.send_subscription(topic, subscribe)?)
+    }
+
+    fn zap_accepted(&mut self, now: f64) -> PyResult<()> {
+        Ok(self.inner.zap_accepted(instant(now)?)?)
     }
 
     fn send_error(&mut self, reason: &[u8]) -> PyResult<()> {
@@ -600,6 +654,13 @@ impl MessageBuilder for PyMessages<'_, '_> {
             Event::Subscribe(topic) => (EV_SUBSCRIBE, PyBytes::new(py, topic)).into_pyobject(py)?,
             Event::Cancel(topic) => (EV_CANCEL, PyBytes::new(py, topic)).into_pyobject(py)?,
             Event::Error(reason) => (EV_ERROR, PyBytes::new(py, reason)).into_pyobject(py)?,
+            Event::ZapRequest {
+                mechanism,
+                credentials,
+            } => {
+                let credentials = credentials.iter().map(|c| PyBytes::new(py, c));
+                (EV_ZAP_REQUEST, mechanism, PyList::new(py, credentials)?).into_pyobject(py)?
+            }
             Event::Join(group) => (EV_JOIN, PyBytes::new(py, group)).into_pyobject(py)?,
             Event::Leave(group) => (EV_LEAVE, PyBytes::new(py, group)).into_pyobject(py)?,
         };
@@ -644,6 +705,23 @@ fn z85_decode<'py>(py: Python<'py>, text: &[u8]) -> PyResult<Bound<'py, PyBytes>
     Ok(PyBytes::new(py, &data))
 }
 
+/// A new CURVE key pair, `(public, secret)`, 32 raw bytes each (libsodium's random source).
+#[pyfunction]
+fn curve_keypair(py: Python<'_>) -> (Bound<'_, PyBytes>, Bound<'_, PyBytes>) {
+    let secret = SecretKey::generate();
+    (
+        PyBytes::new(py, &secret.public_key()),
+        PyBytes::new(py, secret.secret_bytes()),
+    )
+}
+
+/// The CURVE public key of a 32-byte secret key.
+#[pyfunction]
+fn curve_public<'py>(py: Python<'py>, secret: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let secret = SecretKey::from_bytes(key("secret", secret)?);
+    Ok(PyBytes::new(py, &secret.public_key()))
+}
+
 /// The module `zmtrio._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -657,6 +735,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_ring, m)?)?;
     m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
     m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(curve_keypair, m)?)?;
+    m.add_function(wrap_pyfunction!(curve_public, m)?)?;
     for (name, value) in [
         ("EV_READY", EV_READY),
         ("EV_PING", EV_PING),
@@ -668,6 +748,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         ("EXPIRED_HANDSHAKE", EXPIRED_HANDSHAKE),
         ("EXPIRED_HEARTBEAT", EXPIRED_HEARTBEAT),
         ("EXPIRED_PEER_TTL", EXPIRED_PEER_TTL),
+        ("EV_ZAP_REQUEST", EV_ZAP_REQUEST),
     ] {
         m.add(name, value)?;
     }

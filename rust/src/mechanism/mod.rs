@@ -1,74 +1,178 @@
 //! Security mechanisms (RFC 37 §"Authentication and Confidentiality"): the handshake after
 //! the greeting, and how data frames travel once it is done.
 //!
-//! [`Mechanism`] is an enum with one variant per mechanism; the connection only talks to it
-//! through these seams:
+//! [`Mechanism`] is an enum with one variant per mechanism and role; the connection only
+//! talks to it through these seams:
 //!
 //! - [`Mechanism::name`] / [`Mechanism::as_server`]: what goes in our greeting;
 //! - [`Mechanism::start`]: queue our first handshake commands once the peer's greeting is in;
 //! - [`Mechanism::handle`]: each handshake command from the peer (ERROR excepted, which the
-//!   connection handles for every mechanism), until it returns the peer's metadata;
-//! - [`Mechanism::frame_wire_len`] / [`Mechanism::write_frame`]: encode outgoing data frames.
+//!   connection handles for every mechanism), until it reports [`Progress::Done`];
+//! - [`Progress::AskZap`] / [`Mechanism::zap_accepted`]: a server pauses its handshake for
+//!   the ZAP handler's verdict (RFC 27), which the trio layer obtains; a refusal closes
+//!   the connection there (with ERROR for 400/500);
+//! - [`Mechanism::channel`]: after a CURVE handshake, the [`Channel`] that boxes every
+//!   outgoing frame and opens every incoming MESSAGE; NULL and PLAIN frames travel as they are.
 //!
-//! PLAIN and CURVE slot in as new variants. CURVE will box every outgoing frame in
-//! `write_frame` (its exact size is still known up front) and the connection's own
-//! post-handshake output (PING, PONG, subscriptions) the same way, needs an `open` step for
-//! incoming MESSAGE commands, and both will add a handshake outcome that pauses for a ZAP
-//! reply. None of this changes the Python-facing API.
+//! Files: `null.rs`, `plain.rs`, `curve_client.rs` and `curve_server.rs` (the handshakes),
+//! `curve.rs` (the MESSAGE channel), `crypto.rs` (libsodium).
 
+pub mod crypto;
+pub mod curve;
+mod curve_client;
+mod curve_server;
 mod null;
+mod plain;
 
+pub use curve::Channel;
+pub use curve_client::CurveClient;
+pub use curve_server::CurveServer;
 pub use null::Null;
+pub use plain::Plain;
 
 use crate::error::{Error, PeerMisbehaved};
 use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::frame;
-use crate::wire::greeting::MECHANISM_LEN;
+use crate::wire::greeting::{mechanism_name, MECHANISM_LEN};
+
+/// What a handshake step led to.
+#[derive(Debug)]
+pub enum Progress {
+    /// Keep going (any reply is queued).
+    Continue,
+    /// Ask the ZAP handler before going on; then [`Mechanism::zap_accepted`] or close.
+    AskZap(ZapRequest),
+    /// The handshake is complete: the peer's metadata.
+    Done(PeerMetadata),
+}
+
+/// What a server asks its ZAP handler (RFC 27): the mechanism and the client's
+/// credentials (PLAIN: user name and password; CURVE: the client's public key; NULL: none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZapRequest {
+    /// `NULL`, `PLAIN` or `CURVE`.
+    pub mechanism: &'static str,
+    /// The credential frames.
+    pub credentials: Vec<Vec<u8>>,
+}
 
 /// The mechanism a connection runs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Mechanism {
     /// No security (RFC 37 §"The NULL Security Mechanism").
     Null(Null),
+    /// PLAIN (RFC 24), client or server.
+    Plain(Plain),
+    /// The CURVE client handshake (RFC 26).
+    CurveClient(Box<CurveClient>),
+    /// The CURVE server handshake (RFC 26).
+    CurveServer(Box<CurveServer>),
+    /// A finished CURVE handshake: every frame is boxed.
+    Curve(Box<Channel>),
 }
+
+/// The greeting's CURVE mechanism field.
+const CURVE_NAME: [u8; MECHANISM_LEN] = mechanism_name("CURVE");
 
 impl Mechanism {
     /// The mechanism field of the greeting.
     pub fn name(&self) -> [u8; MECHANISM_LEN] {
         match self {
             Mechanism::Null(_) => Null::NAME,
+            Mechanism::Plain(_) => Plain::NAME,
+            Mechanism::CurveClient(_) | Mechanism::CurveServer(_) | Mechanism::Curve(_) => {
+                CURVE_NAME
+            }
         }
     }
 
-    /// The greeting's as-server flag.
+    /// The greeting's as-server flag (libzmq ignores what it receives there).
     pub fn as_server(&self) -> bool {
         match self {
-            Mechanism::Null(_) => false,
+            Mechanism::Null(_) | Mechanism::CurveClient(_) | Mechanism::Curve(_) => false,
+            Mechanism::Plain(plain) => plain.is_server(),
+            Mechanism::CurveServer(_) => true,
         }
     }
 
     /// Queues our opening handshake commands in `out`; called once the peer's greeting has
-    /// been accepted (never before: RFC 37 forbids commands ahead of the greeting).
-    pub fn start(&mut self, out: &mut Vec<u8>) {
+    /// been accepted (never before: RFC 37 forbids commands ahead of the greeting). A NULL
+    /// socket with a ZAP domain asks ZAP before it sends anything.
+    pub fn start(&mut self, out: &mut Vec<u8>) -> Progress {
         match self {
             Mechanism::Null(null) => null.start(out),
+            Mechanism::Plain(plain) => {
+                plain.start(out);
+                Progress::Continue
+            }
+            Mechanism::CurveClient(client) => {
+                client.start(out);
+                Progress::Continue
+            }
+            Mechanism::CurveServer(_) | Mechanism::Curve(_) => Progress::Continue,
         }
     }
 
-    /// Handles a handshake command from the peer. Returns the peer's metadata once the
-    /// handshake is complete. (PLAIN and CURVE will also need somewhere to queue replies.)
-    pub fn handle(&mut self, command: Command<'_>) -> Result<Option<PeerMetadata>, Error> {
+    /// Handles a handshake command from the peer, queueing any reply in `out`.
+    pub fn handle(&mut self, command: Command<'_>, out: &mut Vec<u8>) -> Result<Progress, Error> {
+        let progress = match self {
+            Mechanism::Null(null) => null.handle(command)?,
+            Mechanism::Plain(plain) => plain.handle(command, out)?,
+            Mechanism::CurveClient(client) => client.handle(command, out)?,
+            Mechanism::CurveServer(server) => server.handle(command, out)?,
+            Mechanism::Curve(_) => {
+                let name = String::from_utf8_lossy(command.name()).into_owned();
+                return Err(PeerMisbehaved::UnexpectedCommand(name).into());
+            }
+        };
+        self.finish_if_done(&progress);
+        Ok(progress)
+    }
+
+    /// The ZAP handler accepted the peer: go on with the handshake.
+    pub fn zap_accepted(&mut self, out: &mut Vec<u8>) -> Result<Progress, Error> {
+        let progress = match self {
+            Mechanism::Null(null) => null.zap_accepted(out)?,
+            Mechanism::Plain(plain) => plain.zap_accepted(out)?,
+            Mechanism::CurveServer(server) => server.zap_accepted(out)?,
+            Mechanism::CurveClient(_) | Mechanism::Curve(_) => {
+                return Err(crate::error::ApiMisuse::NoZapRequest.into());
+            }
+        };
+        self.finish_if_done(&progress);
+        Ok(progress)
+    }
+
+    /// A CURVE handshake that is done hands over to its channel.
+    fn finish_if_done(&mut self, progress: &Progress) {
+        if !matches!(progress, Progress::Done(_)) {
+            return;
+        }
+        let channel = match self {
+            Mechanism::CurveClient(client) => client.take_channel(),
+            Mechanism::CurveServer(server) => server.take_channel(),
+            _ => None,
+        };
+        if let Some(channel) = channel {
+            *self = Mechanism::Curve(Box::new(channel));
+        }
+    }
+
+    /// The encrypted channel, after a CURVE handshake.
+    pub fn channel(&mut self) -> Option<&mut Channel> {
         match self {
-            Mechanism::Null(null) => null.handle(command),
+            Mechanism::Curve(channel) => Some(channel),
+            _ => None,
         }
     }
 
     /// The exact number of bytes [`Mechanism::write_frame`] writes for a `body_len`-byte body.
     pub fn frame_wire_len(&self, body_len: usize) -> usize {
         match self {
-            Mechanism::Null(_) => frame::wire_len(body_len),
+            Mechanism::Curve(_) => Channel::frame_wire_len(body_len),
+            _ => frame::wire_len(body_len),
         }
     }
 
@@ -76,7 +180,8 @@ impl Mechanism {
     /// returns the number of bytes written.
     pub fn write_frame(&mut self, flags: u8, body: &[u8], out: &mut [u8]) -> usize {
         match self {
-            Mechanism::Null(_) => frame::write(flags, body, out),
+            Mechanism::Curve(channel) => channel.write_frame(flags, body, out),
+            _ => frame::write(flags, body, out),
         }
     }
 }

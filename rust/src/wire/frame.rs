@@ -139,7 +139,7 @@ impl Decoded {
 }
 
 /// The header length announced by a flags byte.
-fn header_len(flags: u8) -> usize {
+pub fn header_len(flags: u8) -> usize {
     if flags & LONG != 0 {
         LONG_HEADER_LEN
     } else {

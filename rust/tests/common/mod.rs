@@ -18,6 +18,8 @@ pub enum Got {
     Subscribe(Vec<u8>),
     Cancel(Vec<u8>),
     Error(Vec<u8>),
+    /// A ZAP request: mechanism and credentials.
+    Zap(String, Vec<Vec<u8>>),
     Join(Vec<u8>),
     Leave(Vec<u8>),
 }
@@ -48,6 +50,10 @@ impl Sink for Recorder {
             Event::Subscribe(topic) => Got::Subscribe(topic.to_vec()),
             Event::Cancel(topic) => Got::Cancel(topic.to_vec()),
             Event::Error(reason) => Got::Error(reason.to_vec()),
+            Event::ZapRequest {
+                mechanism,
+                credentials,
+            } => Got::Zap(mechanism.to_owned(), credentials.to_vec()),
             Event::Join(group) => Got::Join(group.to_vec()),
             Event::Leave(group) => Got::Leave(group.to_vec()),
         });
@@ -108,9 +114,17 @@ impl ConnectionPair {
         b: SocketType,
         b_timers: TimerSettings,
     ) -> ConnectionPair {
+        ConnectionPair::of(
+            Connection::new(a, b"", None).with_timers(a_timers, Duration::ZERO),
+            Connection::new(b, b"", None).with_timers(b_timers, Duration::ZERO),
+        )
+    }
+
+    /// Two given connections (not pumped yet).
+    pub fn of(a: Connection, b: Connection) -> ConnectionPair {
         ConnectionPair {
-            a: Connection::new(a, b"", None).with_timers(a_timers, Duration::ZERO),
-            b: Connection::new(b, b"", None).with_timers(b_timers, Duration::ZERO),
+            a,
+            b,
             a_got: Recorder::default(),
             b_got: Recorder::default(),
             now: Duration::ZERO,
