@@ -123,12 +123,15 @@ from ._errors import (
 from ._errors import (
     strerror as strerror,
 )
+from ._keys import curve_keypair as curve_keypair
+from ._keys import curve_public as curve_public
 from ._message import Message as Message
 from ._monitor import Event as Event
 from ._options import SocketOption as SocketOption
 from ._poller import Poller as Poller
 from ._proxy import proxy as proxy
 from ._proxy import proxy_steerable as proxy_steerable
+from ._security import Mechanism as Mechanism
 from ._socket import Socket as Socket
 from ._socket import SocketStatistics as SocketStatistics
 from ._version import __version__ as __version__
@@ -145,6 +148,11 @@ def z85_decode(text: bytes | str) -> bytes:
     """Decode Z85 ``text`` (RFC 32); raises ValueError when it is not valid Z85."""
     return _z85_decode_bytes(text.encode("ascii") if isinstance(text, str) else bytes(text))
 
+
+# Security mechanisms, as pyzmq's zmq.NULL, zmq.PLAIN, zmq.CURVE (MECHANISM reads them).
+NULL = Mechanism.NULL
+PLAIN = Mechanism.PLAIN
+CURVE = Mechanism.CURVE
 
 # Every socket option as a module constant, as pyzmq has them; written out so that type
 # checkers see them (tests/test_exports.py checks the list against SocketOption).
@@ -206,6 +214,7 @@ XSUB_VERBOSE_UNSUBSCRIBE: Final = SocketOption.XSUB_VERBOSE_UNSUBSCRIBE
 IDENTITY: Final = SocketOption.ROUTING_ID
 
 __all__ = [
+    "CURVE",
     "DEALER",
     "DONTWAIT",
     "EAGAIN",
@@ -218,7 +227,9 @@ __all__ = [
     "EVENT_ALL",
     "IDENTITY",
     "NOBLOCK",
+    "NULL",
     "PAIR",
+    "PLAIN",
     "POLLERR",
     "POLLIN",
     "POLLOUT",
@@ -248,6 +259,7 @@ __all__ = [
     "ContextTerminated",
     "Event",
     "EventType",
+    "Mechanism",
     "Message",
     "Poller",
     "Socket",
@@ -256,6 +268,8 @@ __all__ = [
     "SocketType",
     "ZMQBaseError",
     "ZMQError",
+    "curve_keypair",
+    "curve_public",
     "proxy",
     "proxy_steerable",
     "strerror",
@@ -276,3 +290,5 @@ def _fix_module(names: list[str]) -> None:
 
 
 _fix_module(__all__)
+
+from . import auth as auth  # noqa: E402 (zmtrio.auth after the names it builds on)

@@ -35,8 +35,10 @@ from ._options import SocketOption
 from ._peer import Peer, ignore_subscription
 from ._read_in_place import Claim, Holder, InPlaceReader
 from ._seam import HostSocket
+from ._security import connection_security
 from ._transport._socket_io import SocketIO
 from ._wakeup import Wakeup
+from ._zap import AuthenticationFailed, Verdict, authenticate
 
 __all__ = ["Engine"]
 
@@ -71,6 +73,7 @@ class Engine:
     """Runs one connection for ``socket``, carrying messages through ``peer``'s pipes."""
 
     __slots__ = (
+        "_address",
         "_conn",
         "_endpoint",
         "_events",
@@ -85,7 +88,9 @@ class Engine:
         "_socket",
         "_timers_running",
         "_unsent",
+        "_verdict",
         "_writer_wake",
+        "_zap_request",
         "peer",
     )
 
@@ -109,7 +114,13 @@ class Engine:
             heartbeat_timeout=options[SocketOption.HEARTBEAT_TIMEOUT],
             heartbeat_ttl=options[SocketOption.HEARTBEAT_TTL],
             now=self._now(),
+            **connection_security(options),
         )
+        #: The peer's address, as ZAP requests and message metadata give it.
+        self._address = peer_address(io.sock)
+        #: A ZAP request the handshake raised, waiting to be asked; the handler's verdict.
+        self._zap_request: tuple[str, list[bytes]] | None = None
+        self._verdict = Verdict()
         self._writer_wake = Wakeup()
         self._reader_wake = Wakeup()
         self._failure: BaseException | None = None
@@ -137,8 +148,9 @@ class Engine:
         try:
             await self._handshake()
             peer.routing_id = self._conn.peer_routing_id
+            verdict = self._verdict
             peer.metadata = connection_metadata(
-                self._conn.peer_properties, peer_address(self._io.sock)
+                self._conn.peer_properties, self._address, verdict.user_id, verdict.properties
             )
             peer.send_subscription = self._send_subscription
             lease = self._reading if socket.write_through else None
@@ -153,7 +165,7 @@ class Engine:
                 code = exc.args[1] if len(exc.args) > 1 else 0
                 socket.emit(EventType.HANDSHAKE_FAILED_PROTOCOL, code, self._endpoint)
             retry = False  # libzmq never retries a peer that broke the protocol
-        except _PeerRefused:
+        except (_PeerRefused, AuthenticationFailed):
             retry = False
         except (_Disconnected, *_CONNECTION_LOST):
             retry = True
@@ -195,10 +207,29 @@ class Engine:
                 await self._flush()
                 if events:
                     self._handle_events(events)
+                request = self._zap_request
+                if request is not None:
+                    self._zap_request = None
+                    await self._authenticate(*request)
         except OSError as exc:
             # libzmq reports a handshake cut short before the disconnect itself.
             self._socket.emit(EventType.HANDSHAKE_FAILED_NO_DETAIL, exc.errno or 0, self._endpoint)
             raise
+
+    async def _authenticate(self, mechanism: str, credentials: list[bytes]) -> None:
+        """Ask ZAP about the peer (``_zap``) and go on with the handshake or refuse it."""
+        conn = self._conn
+        try:
+            self._verdict = await authenticate(
+                self._socket, mechanism, credentials, self._address, self._endpoint
+            )
+        except AuthenticationFailed as exc:
+            if exc.error is not None:
+                conn.send_error(exc.error)
+                await self._flush()
+            raise
+        conn.zap_accepted(self._now())
+        await self._flush()
 
     async def _flush(self) -> None:
         """Write pending protocol output (greeting, handshake commands)."""
@@ -224,6 +255,8 @@ class Engine:
                 if value in (b"300", b"400", b"500"):
                     self._socket.emit(EventType.HANDSHAKE_FAILED_AUTH, int(value), self._endpoint)
                 raise _PeerRefused(value.decode("ascii", "replace"))
+            elif kind == _core.EV_ZAP_REQUEST:
+                self._zap_request = (event[1], event[2])
             elif kind in _SUBSCRIPTION_EVENTS:
                 # Only publishing patterns act on them (libzmq ignores them elsewhere); a
                 # RADIO's are JOIN and LEAVE.

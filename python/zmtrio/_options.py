@@ -13,6 +13,7 @@ from typing import Final
 
 from ._constants import ENOTSUP, SocketType
 from ._errors import ZMQError
+from ._keys import curve_key
 
 __all__ = ["OPTIONS", "OPTIONS_BY_ID", "OptionSpec", "SocketOption", "validate", "validate_value"]
 
@@ -179,18 +180,20 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _publisher_flag(_O.XPUB_VERBOSE),
     _int(_O.IPV6, 0, maximum=_BOOL_MAX),
     OptionSpec(_O.MECHANISM, _INT, 0, writable=False),
-    _int(_O.PLAIN_SERVER, 0, maximum=_BOOL_MAX, built=False),
-    OptionSpec(_O.PLAIN_USERNAME, _BYTES, b"", maximum=255, built=False),
-    OptionSpec(_O.PLAIN_PASSWORD, _BYTES, b"", maximum=255, built=False),
-    _int(_O.CURVE_SERVER, 0, maximum=_BOOL_MAX, built=False),
-    OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", maximum=40, built=False),
-    OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", maximum=40, built=False),
-    OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", maximum=40, built=False),
+    # The security options also set MECHANISM and the role (_security, as libzmq); CURVE
+    # keys are stored as the 40 Z85 characters pyzmq reads back.
+    _int(_O.PLAIN_SERVER, 0, maximum=_BOOL_MAX),
+    OptionSpec(_O.PLAIN_USERNAME, _BYTES, b"", maximum=255),
+    OptionSpec(_O.PLAIN_PASSWORD, _BYTES, b"", maximum=255),
+    _int(_O.CURVE_SERVER, 0, maximum=_BOOL_MAX),
+    OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", maximum=41),
+    OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", maximum=41),
+    OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", maximum=41),
     _flag(_O.PROBE_ROUTER, _T.ROUTER, _T.DEALER, _T.REQ, _T.REP),
     _flag(_O.REQ_CORRELATE, _T.REQ),
     _flag(_O.REQ_RELAXED, _T.REQ),
     _int(_O.CONFLATE, 0, maximum=_BOOL_MAX),
-    OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255, built=False),
+    OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255),
     _flag(_O.ROUTER_HANDOVER, _T.ROUTER, _T.REP),
     OptionSpec(
         _O.CONNECT_ROUTING_ID,
@@ -221,7 +224,7 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _int(_O.HEARTBEAT_TIMEOUT, -1, 0),
     _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
-    _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX, built=False),
+    _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX),
     # Any int, non-zero is on (libzmq's relaxed bool: read back as 0 or 1).
     OptionSpec(_O.MULTICAST_LOOP, _INT, 1, -(2**31), 2**31 - 1, granularity=0),
     # A STREAM's own option: write-only in libzmq (stream_t::xsetsockopt).
@@ -230,6 +233,9 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     ),
     _flag(_O.XSUB_VERBOSE_UNSUBSCRIBE, _T.XSUB),
 )
+
+#: The options that hold CURVE keys (normalised to Z85 text).
+_CURVE_KEYS: Final = frozenset({_O.CURVE_PUBLICKEY, _O.CURVE_SECRETKEY, _O.CURVE_SERVERKEY})
 
 OPTIONS_BY_ID: Final[dict[int, OptionSpec]] = {spec.option: spec for spec in OPTIONS}
 
@@ -272,4 +278,6 @@ def validate_value(spec: OptionSpec, value: object) -> int | bytes:
     data = bytes(value)
     if not spec.minimum <= len(data) <= spec.maximum:
         raise ZMQError(errno.EINVAL, f"option {name} takes {spec.minimum} to {spec.maximum} bytes")
+    if spec.option in _CURVE_KEYS:
+        return curve_key(data)
     return data

@@ -94,3 +94,8 @@ class HostSocket(Protocol):
     def emit(self, event: EventType, value: int, endpoint: str) -> None:
         """Post a monitor event."""
         ...
+
+    async def ask_zap(self, request: list[bytes]) -> list[bytes] | None:
+        """Send a ZAP request to the handler bound at ``inproc://zeromq.zap.01`` in this
+        socket's context; its reply, delimiter frame first (None: no handler is bound)."""
+        ...

@@ -40,6 +40,7 @@ from ._routing import PATTERNS
 from ._routing._peer_channel import PeerPattern
 from ._routing._radio_dish import join_group
 from ._seam import ReaderLease
+from ._security import security_option_set
 from ._threads import current_thread, wrong_thread
 from ._transport import check_transport, split_endpoint
 from ._transport._inproc import InprocRegistry
@@ -50,6 +51,8 @@ from ._transport._udp import parse as udp_parse
 
 __all__ = ["Socket", "SocketOwner", "SocketStatistics"]
 
+#: Where a context's ZAP handler binds (RFC 27).
+_ZAP_NAME: Final = "zeromq.zap.01"
 #: A send or recv that completes at once yields to the scheduler every this many calls.
 _FAIRNESS_BATCH: Final = 64
 
@@ -966,6 +969,7 @@ class Socket(SocketConveniences, OptionAttributes):
         # that depends on its state (SUBSCRIBE on an XPUB without XPUB_MANUAL): before storing.
         self._pattern.option_changed(spec.option, value)
         self._options[spec.option] = value
+        security_option_set(self._options, spec.option, value)
 
     def _get_option(self, option: int) -> int | bytes | str:
         self._check_open()
@@ -1029,6 +1033,21 @@ class Socket(SocketConveniences, OptionAttributes):
             queued_inbound=sum(len(peer.inp.queue) for peer in self._peers)
             + bool(self._partly_read),
         )
+
+    async def ask_zap(self, request: list[bytes]) -> list[bytes] | None:
+        """Carry a ZAP request of one of this socket's handshakes to the handler bound in
+        the context, as libzmq's session does (``HostSocket``); None if none is bound."""
+        context = self._context
+        if not context._inproc.is_bound(_ZAP_NAME):
+            return None
+        client = context.socket(SocketType.DEALER)
+        try:
+            client.linger = 0
+            await client.connect("inproc://" + _ZAP_NAME)
+            await client.send_multipart([b"", *request])
+            return await client.recv_multipart()
+        finally:
+            client.close()
 
     def monitor(self, events: int = EVENT_ALL) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
         """Watch this socket's connection events (``zmtrio.Event``) while the block runs::

@@ -74,6 +74,10 @@ class InprocRegistry:
                 self._join(connector, peer, socket)
         return "inproc://" + name
 
+    def is_bound(self, name: str) -> bool:
+        """Whether a socket is bound at ``inproc://name`` (ZAP asks for its handler)."""
+        return name in self._bound
+
     def unbind(self, socket: HostSocket, name: str) -> None:
         """Forget ``name``; established links stay until a socket closes (as libzmq)."""
         with self._lock:
