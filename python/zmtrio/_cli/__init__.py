@@ -15,6 +15,7 @@ import trio
 
 from .._version import __version__, zmq_version
 from ._app import Parser, run_command
+from ._keygen import add_keygen_command
 from ._malamute import add_malamute_commands, run_malamute_command
 from ._monitor import add_monitor_command, run_monitor
 from ._reliability import (
@@ -104,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with pyzmq in the same run (default: when pyzmq is installed)",
     )
     bench.add_argument(
+        "--curve",
+        action="store_true",
+        help="secure every connection with CURVE (the binding peer is the server)",
+    )
+    bench.add_argument(
         "--progress",
         choices=["auto", "always", "never"],
         default="auto",
@@ -116,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     add_malamute_commands(commands)
     for name in ("malamute", "malamute-client"):
         commands.choices[name].set_defaults(run=run_malamute_command)
+    add_keygen_command(commands)
     return parser
 
 
@@ -175,6 +182,7 @@ def _run_bench(args: argparse.Namespace) -> None:
             modes=modes,
             versus=versus,
             out=sys.stdout,
+            curve=args.curve,
         )
         return
     bench(

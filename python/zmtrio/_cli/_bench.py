@@ -165,6 +165,7 @@ def bench(
     versus: str,
     show_progress: bool,
     out: TextIO,
+    curve: bool = False,
 ) -> list[Row]:
     """Run the workload for each mode (and pyzmq's counterparts); print and return rows."""
     if workload not in ("throughput", "pubsub"):
@@ -181,7 +182,8 @@ def bench(
     implementations = list(dict.fromkeys(implementations))
     fan_out = f", {subscribers} subscribers" if workload in FAN_OUT else ""
     out.write(
-        f"zmtrio bench: {_TITLES[workload]}, {transport}, {size} B messages, "
+        f"zmtrio bench: {_TITLES[workload]}{' (CURVE)' if curve else ''}, {transport}, "
+        f"{size} B messages, "
         f"{count:,} messages{fan_out}"
         + (f", batch {batch}" if "zmtrio-batch" in modes else "")
         + f"\n{date.today()} on {platform.system()} {platform.machine()}, "
@@ -189,7 +191,7 @@ def bench(
         + (f", {pyzmq}" if pyzmq else "")
         + "\n"
     )
-    base = Job("zmtrio", workload, transport, size, count, batch, subscribers)
+    base = Job("zmtrio", workload, transport, size, count, batch, subscribers, curve)
     rows = []
     for name in implementations:
         try:

@@ -241,6 +241,38 @@ def _add_endpoints(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-c", "--connect", action="append", default=[], metavar="EP", help="connect to EP"
     )
+    parser.add_argument(
+        "--curve",
+        metavar="CERT",
+        help="CURVE with this secret certificate (zmtrio keygen --cert); a server unless "
+        "--curve-server-key is given",
+    )
+    parser.add_argument(
+        "--curve-server-key",
+        metavar="KEY",
+        help="be a CURVE client of the server with this public key (Z85, or a certificate)",
+    )
+
+
+def _secure(sock: zmtrio.Socket, args: argparse.Namespace) -> None:
+    """Apply --curve / --curve-server-key."""
+    if args.curve is None:
+        if args.curve_server_key is not None:
+            raise CommandError("--curve-server-key needs --curve CERT")
+        return
+    public, secret = zmtrio.auth.load_certificate(args.curve)
+    if secret is None:
+        raise CommandError(f"{args.curve} holds no secret key: give a *.key_secret file")
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
+    server_key = args.curve_server_key
+    if server_key is None:
+        sock.curve_server = True
+        print(f"CURVE server, public key {public.decode()}", file=sys.stderr)
+        return
+    if len(server_key) != 40:
+        server_key = zmtrio.auth.load_certificate(server_key)[0].decode()
+    sock.curve_serverkey = server_key.encode()
 
 
 async def _outgoing(args: argparse.Namespace) -> AsyncIterator[list[bytes]]:
@@ -300,6 +332,7 @@ async def run_role(args: argparse.Namespace) -> None:
         raise CommandError(f"give at least one --bind or --connect endpoint to {args.role}")
     limit = getattr(args, "count", None) or math.inf
     async with zmtrio.Context(linger=args.linger) as ctx, ctx.socket(socket_type) as sock:
+        _secure(sock, args)
         if args.role == "sub":
             for topic in args.subscribe or [""]:
                 sock.subscribe(topic)

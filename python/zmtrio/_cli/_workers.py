@@ -59,6 +59,7 @@ class Job:
     count: int
     batch: int
     subscribers: int = 1
+    curve: bool = False  # CURVE: the binding peer is the server
 
 
 @dataclass
@@ -69,6 +70,27 @@ class Shared:
     progress: Any  # multiprocessing Value("q")
     ready: Any  # subscribers that received a probe
     done: Any  # subscribers that received the end marker
+
+
+#: Fixed CURVE keys for benchmarks (libzmq's documented test keys): every peer process
+#: knows them without exchanging anything. Never use them for anything else.
+_SERVER_PUBLIC = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+_SERVER_SECRET = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+_CLIENT_PUBLIC = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+_CLIENT_SECRET = b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+
+def secure(sock: Any, job: Job, binds: bool) -> None:
+    """Make a zmtrio or pyzmq socket a CURVE server (binding peer) or client, if asked."""
+    if not job.curve:
+        return
+    if binds:
+        sock.curve_secretkey = _SERVER_SECRET
+        sock.curve_server = True
+    else:
+        sock.curve_publickey = _CLIENT_PUBLIC
+        sock.curve_secretkey = _CLIENT_SECRET
+        sock.curve_serverkey = _SERVER_PUBLIC
 
 
 def bind_endpoint(transport: str) -> str:
@@ -228,6 +250,7 @@ async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared
     async with zmtrio.Context() as ctx:
         if role != "both":
             sock = ctx.socket(types[role])
+            secure(sock, job, binds=endpoint is None)
             if endpoint is None:
                 shared.results.put(("endpoint", await sock.bind(bind_endpoint(job.transport))))
             else:
@@ -237,10 +260,12 @@ async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared
         # inproc: every peer lives in this process, in one trio loop.
         binder_role, connector_role = ROLES[job.workload]
         binder = ctx.socket(types[binder_role])
+        secure(binder, job, binds=True)
         endpoint = await binder.bind(bind_endpoint(job.transport))
         connectors = []
         for _ in range(job.subscribers if job.workload in FAN_OUT else 1):
             connector = ctx.socket(types[connector_role])
+            secure(connector, job, binds=False)
             await connector.connect(endpoint)
             connectors.append(connector)
         async with trio.open_nursery() as nursery:
@@ -256,6 +281,7 @@ def _pyzmq_socket(context: Any, job: Job, role: str, endpoint: str | None, share
     import zmq
 
     sock = context.socket(int(_SOCKET_TYPES[job.workload][role]))
+    secure(sock, job, binds=endpoint is None)
     if role == "subscriber":
         sock.subscribe(b"")
     if endpoint is None:
