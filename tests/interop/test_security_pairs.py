@@ -14,7 +14,8 @@ import zmtrio
 from zmq.auth.thread import ThreadAuthenticator
 from zmtrio import EventType
 
-from tests.conftest import ZmqPeer, endpoint_for, next_event
+from tests.conftest import ZmqPeer, next_event
+from tests.interop.test_foundation_pairs import _link
 
 TRANSPORTS = ["tcp", "ipc"]
 DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
@@ -36,16 +37,6 @@ def curve_client_options(sock: Any, server_public: bytes) -> bytes:
     sock.curve_secretkey = secret
     sock.curve_serverkey = server_public
     return public
-
-
-async def _link(
-    ours: zmtrio.Socket, theirs: ZmqPeer, transport: str, direction: str, ipc_dir: str
-) -> None:
-    endpoint = endpoint_for(transport, ipc_dir)
-    if direction == "zmtrio-binds":
-        theirs.connect(await ours.bind(endpoint))
-    else:
-        await ours.connect(theirs.bind(endpoint))
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -16,6 +16,15 @@ from zmtrio import EventType
 from tests.conftest import ZmqPeer, next_event
 
 
+def curve_server(ctx: zmtrio.Context) -> tuple[zmtrio.Socket, bytes]:
+    """A CURVE PULL server with a new key pair, and its public key."""
+    public, secret = zmtrio.curve_keypair()
+    server = ctx.socket(zmtrio.PULL)
+    server.curve_secretkey = secret
+    server.curve_server = True
+    return server, public
+
+
 def good_client(zctx: zmq.Context[Any], server_public: bytes, endpoint: str) -> ZmqPeer:
     client = ZmqPeer(zctx, zmq.PUSH)
     public, secret = zmq.curve_keypair()
@@ -63,11 +72,8 @@ def curve_client_for(server_public: bytes) -> Callable[[zmq.Socket[Any]], None]:
 
 
 async def test_wrong_server_key(ctx: zmtrio.Context, zctx: zmq.Context[Any]) -> None:
-    public, secret = zmtrio.curve_keypair()
+    server, public = curve_server(ctx)
     other_public, _ = zmtrio.curve_keypair()
-    server = ctx.socket(zmtrio.PULL)
-    server.curve_secretkey = secret
-    server.curve_server = True
     event = await _refused_then_good_peer_served(
         ctx,
         zctx,
@@ -145,10 +151,7 @@ async def test_plain_refusals(ctx: zmtrio.Context, zctx: zmq.Context[Any], case:
 async def test_null_client_to_curve_server(ctx: zmtrio.Context, zctx: zmq.Context[Any]) -> None:
     """Both ends see the mechanisms differ once greetings cross; libzmq hangs up at once,
     so the server sees either the mismatch or the reset first. Either way: dropped."""
-    public, secret = zmtrio.curve_keypair()
-    server = ctx.socket(zmtrio.PULL)
-    server.curve_secretkey = secret
-    server.curve_server = True
+    server, public = curve_server(ctx)
     event = await _refused_then_good_peer_served(
         ctx,
         zctx,
@@ -230,10 +233,7 @@ async def test_flipped_bit_in_one_message_ends_the_connection(
 ) -> None:
     """pyzmq CURVE client -> relay flipping a bit of MESSAGE #3 -> zmtrio server: the first
     two arrive, the third never does, the connection is dropped with CRYPTOGRAPHIC."""
-    public, secret = zmtrio.curve_keypair()
-    server = ctx.socket(zmtrio.PULL)
-    server.curve_secretkey = secret
-    server.curve_server = True
+    server, public = curve_server(ctx)
     endpoint = await server.bind("tcp://127.0.0.1:*")
     port = int(endpoint.rsplit(":", 1)[1])
     relay = _FlipRelay(target=3)
@@ -260,10 +260,7 @@ async def test_hostile_bytes_after_curve_greeting(
     ctx: zmtrio.Context, zctx: zmq.Context[Any]
 ) -> None:
     """Garbage where HELLO belongs: dropped with a protocol error, the server still serves."""
-    public, secret = zmtrio.curve_keypair()
-    server = ctx.socket(zmtrio.PULL)
-    server.curve_secretkey = secret
-    server.curve_server = True
+    server, public = curve_server(ctx)
     endpoint = await server.bind("tcp://127.0.0.1:*")
     port = int(endpoint.rsplit(":", 1)[1])
     greeting = bytearray(64)

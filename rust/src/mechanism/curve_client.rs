@@ -15,7 +15,7 @@ use crate::mechanism::curve::{
     Channel, Counter, COOKIE_LEN, HELLO_PREFIX, INITIATE_PREFIX, READY_PREFIX, VOUCH_PREFIX,
     WELCOME_PREFIX,
 };
-use crate::mechanism::{local_metadata, PeerMetadata, Progress};
+use crate::mechanism::{local_metadata, unexpected, PeerMetadata, Progress};
 use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::frame;
@@ -109,10 +109,7 @@ impl CurveClient {
                 self.channel = Some(Channel::new(key, false, self.sent, received));
                 Ok(Progress::Done(peer))
             }
-            (_, other) => Err(PeerMisbehaved::UnexpectedCommand(
-                String::from_utf8_lossy(other.name()).into_owned(),
-            )
-            .into()),
+            (_, other) => Err(unexpected(other)),
         }
     }
 

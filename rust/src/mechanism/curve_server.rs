@@ -18,7 +18,7 @@ use crate::mechanism::curve::{
     Channel, Counter, COOKIE_LEN, COOKIE_PREFIX, HELLO_PREFIX, INITIATE_PREFIX, READY_PREFIX,
     VOUCH_PREFIX, WELCOME_PREFIX,
 };
-use crate::mechanism::{local_metadata, PeerMetadata, Progress, ZapRequest};
+use crate::mechanism::{local_metadata, unexpected, PeerMetadata, Progress, ZapRequest};
 use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::frame;
@@ -127,10 +127,7 @@ impl CurveServer {
                 }
                 Ok(self.ready(peer, channel, out))
             }
-            (_, other) => Err(PeerMisbehaved::UnexpectedCommand(
-                String::from_utf8_lossy(other.name()).into_owned(),
-            )
-            .into()),
+            (_, other) => Err(unexpected(other)),
         }
     }
 

@@ -73,6 +73,12 @@ pub enum Mechanism {
     Curve(Box<Channel>),
 }
 
+/// The error for a command a handshake did not expect at this point.
+pub(crate) fn unexpected(command: Command<'_>) -> Error {
+    let name = String::from_utf8_lossy(command.name()).into_owned();
+    PeerMisbehaved::UnexpectedCommand(name).into()
+}
+
 /// The greeting's CURVE mechanism field.
 const CURVE_NAME: [u8; MECHANISM_LEN] = mechanism_name("CURVE");
 
@@ -122,10 +128,7 @@ impl Mechanism {
             Mechanism::Plain(plain) => plain.handle(command, out)?,
             Mechanism::CurveClient(client) => client.handle(command, out)?,
             Mechanism::CurveServer(server) => server.handle(command, out)?,
-            Mechanism::Curve(_) => {
-                let name = String::from_utf8_lossy(command.name()).into_owned();
-                return Err(PeerMisbehaved::UnexpectedCommand(name).into());
-            }
+            Mechanism::Curve(_) => return Err(unexpected(command)),
         };
         self.finish_if_done(&progress);
         Ok(progress)

@@ -8,8 +8,8 @@
 //! handshake is done once the verdict is in and the peer's READY has arrived, in either
 //! order.
 
-use crate::error::{ApiMisuse, Error, PeerMisbehaved};
-use crate::mechanism::{local_metadata, PeerMetadata, Progress, ZapRequest};
+use crate::error::{ApiMisuse, Error};
+use crate::mechanism::{local_metadata, unexpected, PeerMetadata, Progress, ZapRequest};
 use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::greeting::{mechanism_name, MECHANISM_LEN};
@@ -80,10 +80,7 @@ impl Null {
                 self.peer = Some(peer);
                 Ok(Progress::Continue)
             }
-            other => {
-                let name = String::from_utf8_lossy(other.name()).into_owned();
-                Err(PeerMisbehaved::UnexpectedCommand(name).into())
-            }
+            other => Err(unexpected(other)),
         }
     }
 
@@ -103,6 +100,7 @@ impl Null {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PeerMisbehaved;
 
     #[test]
     fn ready_matches_libzmq_for_req() {

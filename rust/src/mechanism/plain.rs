@@ -13,8 +13,8 @@
 //! A PLAIN server always asks ZAP (libzmq): without a handler nobody gets in, which the
 //! trio layer decides. Anything else is an unexpected command; ERROR is the connection's.
 
-use crate::error::{ApiMisuse, Error, InvalidFrame, PeerMisbehaved};
-use crate::mechanism::{local_metadata, PeerMetadata, Progress, ZapRequest};
+use crate::error::{ApiMisuse, Error, InvalidFrame};
+use crate::mechanism::{local_metadata, unexpected, PeerMetadata, Progress, ZapRequest};
 use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::frame;
@@ -156,10 +156,7 @@ impl Plain {
                 Command::Ready(Metadata::new(&metadata)).encode(out);
                 Ok(Progress::Done(peer))
             }
-            (_, other) => Err(PeerMisbehaved::UnexpectedCommand(
-                String::from_utf8_lossy(other.name()).into_owned(),
-            )
-            .into()),
+            (_, other) => Err(unexpected(other)),
         }
     }
 
@@ -184,6 +181,7 @@ fn split_short(data: &[u8]) -> Result<(&[u8], &[u8]), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::PeerMisbehaved;
 
     fn command(wire: &[u8]) -> Command<'_> {
         Command::decode(&wire[2..]).unwrap()
