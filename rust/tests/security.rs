@@ -12,6 +12,7 @@ use _core::mechanism::{CurveClient, CurveServer, Mechanism};
 use _core::{Connection, Error, SocketType};
 use common::{feed, hex, take_output, ConnectionPair, Got};
 use proptest::prelude::*;
+use std::time::Duration;
 
 /// spec §5.8: libzmq's documented test keys.
 const CLIENT_PUBLIC: &str = "BB 88 47 1D 65 E2 65 9B 30 C5 5A 53 21 CE BB 5A AB 2B 70 A3 98 64 5C 26 DC A2 B2 FC B4 3F C5 18";
@@ -156,9 +157,12 @@ fn curve_server_pauses_for_zap_and_sends_ready_once_accepted() {
         [Got::Zap("CURVE".into(), vec![key(CLIENT_PUBLIC).to_vec()])]
     );
     assert!(!pair.a.is_ready() && !pair.b.is_ready());
-    pair.b.zap_accepted().unwrap();
+    pair.b.zap_accepted(Duration::ZERO).unwrap();
     assert!(pair.b.is_ready());
-    assert!(pair.b.zap_accepted().is_err(), "one verdict per request");
+    assert!(
+        pair.b.zap_accepted(Duration::ZERO).is_err(),
+        "one verdict per request"
+    );
     pair.pump().unwrap();
     assert!(pair.a.is_ready());
 }
@@ -256,7 +260,7 @@ fn curve_flipped_bit_in_a_message_ends_the_connection_after_earlier_ones() {
     let mut input = good;
     input.extend_from_slice(&bad);
     let mut got = common::Recorder::default();
-    let err = pair.b.feed(&input, &mut got).unwrap_err();
+    let err = pair.b.feed(&input, Duration::ZERO, &mut got).unwrap_err();
     assert_eq!(err.protocol_code(), Some(code::CRYPTOGRAPHIC));
     assert_eq!(got.messages, [msg(&[b"first"])]);
     assert_eq!(feed(&mut pair.b, b"").unwrap_err(), Error::Closed);
@@ -304,7 +308,7 @@ fn plain_exchange_with_zap_and_libzmq_bytes() {
             vec![b"admin".to_vec(), b"secret".to_vec()]
         )]
     );
-    pair.b.zap_accepted().unwrap();
+    pair.b.zap_accepted(Duration::ZERO).unwrap();
     pair.pump().unwrap();
     assert!(pair.a.is_ready() && pair.b.is_ready());
     pair.send(&[msg(&[b"", b"hi"])], &[]).unwrap();
@@ -319,7 +323,7 @@ fn null_with_zap_waits_for_the_verdict() {
     pair.pump().unwrap();
     assert_eq!(pair.b_got.events, [Got::Zap("NULL".into(), vec![])]);
     assert!(!pair.a.is_ready());
-    pair.b.zap_accepted().unwrap();
+    pair.b.zap_accepted(Duration::ZERO).unwrap();
     assert!(pair.b.is_ready(), "the peer's READY was already in");
     pair.pump().unwrap();
     assert!(pair.a.is_ready());
