@@ -180,20 +180,21 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _publisher_flag(_O.XPUB_VERBOSE),
     _int(_O.IPV6, 0, maximum=_BOOL_MAX),
     OptionSpec(_O.MECHANISM, _INT, 0, writable=False),
-    # The security options also set MECHANISM and the role (_security, as libzmq); CURVE
-    # keys are stored as the 40 Z85 characters pyzmq reads back.
+    # The security options also set MECHANISM and the role (_security, as libzmq). Empty
+    # credentials are EINVAL in libzmq; CURVE keys (32 bytes, 40 Z85 characters or 41 with
+    # a NUL) are kept as Z85 text and cannot be read back through pyzmq's call either.
     _int(_O.PLAIN_SERVER, 0, maximum=_BOOL_MAX),
-    OptionSpec(_O.PLAIN_USERNAME, _BYTES, b"", maximum=255),
-    OptionSpec(_O.PLAIN_PASSWORD, _BYTES, b"", maximum=255),
+    OptionSpec(_O.PLAIN_USERNAME, _BYTES, b"", 1, 255),
+    OptionSpec(_O.PLAIN_PASSWORD, _BYTES, b"", 1, 255),
     _int(_O.CURVE_SERVER, 0, maximum=_BOOL_MAX),
-    OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", maximum=41),
-    OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", maximum=41),
-    OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", maximum=41),
+    OptionSpec(_O.CURVE_PUBLICKEY, _BYTES, b"", 32, 41, readable=False),
+    OptionSpec(_O.CURVE_SECRETKEY, _BYTES, b"", 32, 41, readable=False),
+    OptionSpec(_O.CURVE_SERVERKEY, _BYTES, b"", 32, 41, readable=False),
     _flag(_O.PROBE_ROUTER, _T.ROUTER, _T.DEALER, _T.REQ, _T.REP),
     _flag(_O.REQ_CORRELATE, _T.REQ),
     _flag(_O.REQ_RELAXED, _T.REQ),
     _int(_O.CONFLATE, 0, maximum=_BOOL_MAX),
-    OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", maximum=255),
+    OptionSpec(_O.ZAP_DOMAIN, _BYTES, b"", 1, 255),
     _flag(_O.ROUTER_HANDOVER, _T.ROUTER, _T.REP),
     OptionSpec(
         _O.CONNECT_ROUTING_ID,
@@ -224,7 +225,8 @@ OPTIONS: Final[tuple[OptionSpec, ...]] = (
     _int(_O.HEARTBEAT_TIMEOUT, -1, 0),
     _publisher_flag(_O.XPUB_VERBOSER),
     _int(_O.CONNECT_TIMEOUT, 0),
-    _int(_O.ZAP_ENFORCE_DOMAIN, 0, maximum=_BOOL_MAX),
+    # Any int, non-zero is on (libzmq's relaxed bool: read back as 0 or 1).
+    OptionSpec(_O.ZAP_ENFORCE_DOMAIN, _INT, 0, -(2**31), 2**31 - 1, granularity=0),
     # Any int, non-zero is on (libzmq's relaxed bool: read back as 0 or 1).
     OptionSpec(_O.MULTICAST_LOOP, _INT, 1, -(2**31), 2**31 - 1, granularity=0),
     # A STREAM's own option: write-only in libzmq (stream_t::xsetsockopt).

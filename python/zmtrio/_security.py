@@ -42,7 +42,7 @@ def security_option_set(options: dict[int, Any], option: int, value: int | bytes
         mechanism = (Mechanism.PLAIN if plain else Mechanism.CURVE) if value else Mechanism.NULL
         _set(options, mechanism, as_server=bool(value))
     elif option in (SocketOption.PLAIN_USERNAME, SocketOption.PLAIN_PASSWORD):
-        _set(options, Mechanism.PLAIN if value else Mechanism.NULL, as_server=False)
+        _set(options, Mechanism.PLAIN, as_server=False)
     elif option == SocketOption.CURVE_SERVERKEY:
         _set(options, Mechanism.CURVE, as_server=False)
     elif option in CURVE_KEYS:
