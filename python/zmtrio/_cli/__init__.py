@@ -182,7 +182,6 @@ def _run_bench(args: argparse.Namespace) -> None:
             modes=modes,
             versus=versus,
             out=sys.stdout,
-            curve=args.curve,
         )
         return
     bench(
@@ -197,4 +196,5 @@ def _run_bench(args: argparse.Namespace) -> None:
         show_progress=args.progress == "always"
         or (args.progress == "auto" and sys.stderr.isatty()),
         out=sys.stdout,
+        curve=args.curve,
     )
