@@ -378,8 +378,7 @@ class OptionProperties:
 
     @property
     def plain_server(self) -> int:
-        """``PLAIN_SERVER`` (int, default 0); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``PLAIN_SERVER`` (int, default 0)."""
         return cast(int, self._get_option(_O.PLAIN_SERVER))
 
     @plain_server.setter
@@ -390,8 +389,7 @@ class OptionProperties:
 
     @property
     def plain_username(self) -> bytes:
-        """``PLAIN_USERNAME`` (bytes, default b''); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``PLAIN_USERNAME`` (bytes, default b'')."""
         return cast(bytes, self._get_option(_O.PLAIN_USERNAME))
 
     @plain_username.setter
@@ -402,8 +400,7 @@ class OptionProperties:
 
     @property
     def plain_password(self) -> bytes:
-        """``PLAIN_PASSWORD`` (bytes, default b''); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``PLAIN_PASSWORD`` (bytes, default b'')."""
         return cast(bytes, self._get_option(_O.PLAIN_PASSWORD))
 
     @plain_password.setter
@@ -414,8 +411,7 @@ class OptionProperties:
 
     @property
     def curve_server(self) -> int:
-        """``CURVE_SERVER`` (int, default 0); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``CURVE_SERVER`` (int, default 0)."""
         return cast(int, self._get_option(_O.CURVE_SERVER))
 
     @curve_server.setter
@@ -426,8 +422,8 @@ class OptionProperties:
 
     @property
     def curve_publickey(self) -> bytes:
-        """``CURVE_PUBLICKEY`` (bytes, default b''); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``CURVE_PUBLICKEY`` (bytes, default b''); write-only: reading it raises
+        ``ZMQError(EINVAL)``, as in libzmq."""
         return cast(bytes, self._get_option(_O.CURVE_PUBLICKEY))
 
     @curve_publickey.setter
@@ -438,8 +434,8 @@ class OptionProperties:
 
     @property
     def curve_secretkey(self) -> bytes:
-        """``CURVE_SECRETKEY`` (bytes, default b''); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``CURVE_SECRETKEY`` (bytes, default b''); write-only: reading it raises
+        ``ZMQError(EINVAL)``, as in libzmq."""
         return cast(bytes, self._get_option(_O.CURVE_SECRETKEY))
 
     @curve_secretkey.setter
@@ -450,8 +446,8 @@ class OptionProperties:
 
     @property
     def curve_serverkey(self) -> bytes:
-        """``CURVE_SERVERKEY`` (bytes, default b''); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``CURVE_SERVERKEY`` (bytes, default b''); write-only: reading it raises
+        ``ZMQError(EINVAL)``, as in libzmq."""
         return cast(bytes, self._get_option(_O.CURVE_SERVERKEY))
 
     @curve_serverkey.setter
@@ -509,8 +505,7 @@ class OptionProperties:
 
     @property
     def zap_domain(self) -> bytes:
-        """``ZAP_DOMAIN`` (bytes, default b''); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``ZAP_DOMAIN`` (bytes, default b'')."""
         return cast(bytes, self._get_option(_O.ZAP_DOMAIN))
 
     @zap_domain.setter
@@ -648,8 +643,7 @@ class OptionProperties:
 
     @property
     def zap_enforce_domain(self) -> int:
-        """``ZAP_ENFORCE_DOMAIN`` (int, default 0); not implemented yet: setting it raises
-        ``ZMQError(ENOTSUP)``."""
+        """``ZAP_ENFORCE_DOMAIN`` (int, default 0)."""
         return cast(int, self._get_option(_O.ZAP_ENFORCE_DOMAIN))
 
     @zap_enforce_domain.setter
