@@ -99,6 +99,20 @@ def test_paranoid_pirate() -> None:
     assert not any(line.startswith("worker-0: normal") for line in lines[crash:])
 
 
+def test_ironhouse() -> None:
+    lines = run_example("ironhouse.py")
+    key = re.fullmatch(r"client: my public key is (\S{40})", lines[0])
+    assert key, lines
+    # The one request the server got came over CURVE, authenticated as the client's key
+    # (ZAP's User-Id); the intruder's key is refused during the handshake (ZAP status 400),
+    # so its queued request never reaches the server.
+    assert lines[1:] == [
+        f"server: b'Hello' from {key.group(1)}",
+        "client: reply b'World'",
+        "intruder: refused by the server, ZAP status 400",
+    ]
+
+
 @pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("*.py")))
 def test_examples_say_how_to_run_them(name: str) -> None:
     assert f"python examples/{name}" in (EXAMPLES / name).read_text()
