@@ -48,3 +48,23 @@ fn z85() {
 fn handshake_null() {
     replay("handshake_null", harness::handshake_null);
 }
+
+#[test]
+fn handshake_plain_client() {
+    replay("handshake_plain_client", harness::handshake_plain_client);
+}
+
+#[test]
+fn handshake_plain_server() {
+    replay("handshake_plain_server", harness::handshake_plain_server);
+}
+
+#[test]
+fn handshake_curve_client() {
+    replay("handshake_curve_client", harness::handshake_curve_client);
+}
+
+#[test]
+fn handshake_curve_server() {
+    replay("handshake_curve_server", harness::handshake_curve_server);
+}

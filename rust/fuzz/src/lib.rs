@@ -16,7 +16,8 @@
 use std::ops::ControlFlow;
 use std::time::Duration;
 
-use _core::mechanism::{local_metadata, Null};
+use _core::mechanism::crypto::SecretKey;
+use _core::mechanism::{local_metadata, CurveClient, CurveServer, Mechanism, Null, Plain};
 use _core::wire::command::{Command, Metadata};
 use _core::wire::frame::{self, Deframer, Frame, MAX_RESERVE_AHEAD};
 use _core::wire::greeting::{Greeting, GREETING_LEN};
@@ -209,6 +210,8 @@ struct Recorder {
     messages: Vec<Vec<Vec<u8>>>,
     partial: Vec<Vec<u8>>,
     events: Vec<String>,
+    /// A ZAP request came in and is not answered yet.
+    zap_pending: bool,
 }
 
 impl Sink for Recorder {
@@ -223,6 +226,7 @@ impl Sink for Recorder {
     }
 
     fn event(&mut self, event: Event<'_>) -> Result<(), Error> {
+        self.zap_pending |= matches!(event, Event::ZapRequest { .. });
         self.events.push(format!("{event:?}"));
         Ok(())
     }
@@ -268,13 +272,20 @@ fn take_output(conn: &mut Connection, message: &[&[u8]]) -> Vec<u8> {
 }
 
 /// One connection fed `pieces`: what it reported, how it ended, and everything it wrote.
-fn run_connection(make: impl Fn() -> Connection, pieces: &[&[u8]]) -> (Recorder, String, Vec<u8>) {
+/// A ZAP request is granted after each of the first `zap_answered` pieces (a valid
+/// conversation's rounds); later ones stay unanswered, so chunking cannot change when a
+/// verdict arrives.
+fn run_connection(
+    make: impl Fn() -> Connection,
+    pieces: &[&[u8]],
+    zap_answered: usize,
+) -> (Recorder, String, Vec<u8>) {
     let mut conn = make();
     let mut got = Recorder::default();
     let mut written = take_output(&mut conn, &[]);
     let mut outcome = String::from("open");
     let mut arrived = 0;
-    for piece in pieces {
+    for (index, piece) in pieces.iter().enumerate() {
         arrived += piece.len();
         let fed = conn.feed(piece, Duration::ZERO, &mut got);
         assert!(conn.buffered_capacity() <= 2 * (arrived + MAX_RESERVE_AHEAD) + GREETING_LEN);
@@ -282,6 +293,11 @@ fn run_connection(make: impl Fn() -> Connection, pieces: &[&[u8]]) -> (Recorder,
         if conn.is_closed() || fed.is_err() {
             outcome = format!("{fed:?}");
             break;
+        }
+        if index < zap_answered && std::mem::take(&mut got.zap_pending) {
+            // The ZAP handler says yes: the handshake goes on.
+            conn.zap_accepted(Duration::ZERO)
+                .expect("a paused handshake takes the verdict");
         }
         written.extend(take_output(&mut conn, &[b"m", b""]));
     }
@@ -315,8 +331,8 @@ pub fn handshake_null(data: &[u8]) {
     let max_size = (mode & 4 != 0).then_some(u64::from(limit) * 4);
     let routing_id = &b"rrr"[..usize::from(mode >> 6)];
     let make = || Connection::new(ours, routing_id, max_size).with_memory_ceiling(1 << 20);
-    let whole = run_connection(make, &[&stream]);
-    let chunked = run_connection(make, &chunks(&stream, seed));
+    let whole = run_connection(make, &[&stream], 0);
+    let chunked = run_connection(make, &chunks(&stream, seed), 0);
     assert_eq!(whole.0, chunked.0, "chunking changed what was decoded");
     assert_eq!(
         whole.1, chunked.1,
@@ -333,4 +349,125 @@ pub fn handshake_null(data: &[u8]) {
                 .expect("our own output decodes at a correct peer");
         }
     }
+}
+
+/// The secure mechanisms, for the `handshake_*` targets of both roles.
+#[derive(Debug, Clone, Copy)]
+enum Secure {
+    Plain,
+    Curve,
+}
+
+/// Fixed keys, so every run of an input is the same conversation (CURVE still draws its
+/// cookie key and some nonces at random inside; what a peer can check stays the same).
+const CLIENT_SECRET: [u8; 32] = [1; 32];
+const SERVER_SECRET: [u8; 32] = [2; 32];
+const CLIENT_TRANSIENT: [u8; 32] = [3; 32];
+const SERVER_TRANSIENT: [u8; 32] = [4; 32];
+
+/// A connection running `kind` as client or server.
+fn secure_connection(
+    kind: Secure,
+    client: bool,
+    socket_type: SocketType,
+    max_size: Option<u64>,
+) -> Connection {
+    let routing_id = b"id";
+    let mechanism = match (kind, client) {
+        (Secure::Plain, true) => Mechanism::Plain(
+            Plain::client(socket_type, routing_id, b"admin", b"secret").expect("short"),
+        ),
+        (Secure::Plain, false) => Mechanism::Plain(Plain::server(socket_type, routing_id)),
+        (Secure::Curve, true) => Mechanism::CurveClient(Box::new(CurveClient::new(
+            socket_type,
+            routing_id,
+            SecretKey::from_bytes(CLIENT_SECRET),
+            SecretKey::from_bytes(SERVER_SECRET).public_key(),
+            SecretKey::from_bytes(CLIENT_TRANSIENT),
+        ))),
+        (Secure::Curve, false) => Mechanism::CurveServer(Box::new(CurveServer::new(
+            socket_type,
+            routing_id,
+            SecretKey::from_bytes(SERVER_SECRET),
+            SecretKey::from_bytes(SERVER_TRANSIENT),
+            true,
+        ))),
+    };
+    Connection::with_mechanism(mechanism, routing_id, max_size).with_memory_ceiling(1 << 20)
+}
+
+/// What a correct peer sends `ours`, round by round, in a conversation pumped in memory
+/// (the peer's ZAP handler says yes).
+fn transcript(mut ours: Connection, mut peer: Connection) -> Vec<Vec<u8>> {
+    let mut rounds = Vec::new();
+    let (mut got_ours, mut got_peer) = (Recorder::default(), Recorder::default());
+    for _ in 0..6 {
+        let to_peer = take_output(&mut ours, &[b"hello"]);
+        if peer.feed(&to_peer, Duration::ZERO, &mut got_peer).is_err() {
+            break;
+        }
+        if std::mem::take(&mut got_peer.zap_pending) && peer.zap_accepted(Duration::ZERO).is_err() {
+            break;
+        }
+        let to_ours = take_output(&mut peer, &[b"hello"]);
+        if ours.feed(&to_ours, Duration::ZERO, &mut got_ours).is_err() {
+            break;
+        }
+        if std::mem::take(&mut got_ours.zap_pending) && ours.zap_accepted(Duration::ZERO).is_err() {
+            break;
+        }
+        rounds.push(to_ours);
+    }
+    rounds
+}
+
+/// A secure connection as `client` (or server) against any peer bytes, after the first
+/// `rounds` (from the control byte) of what a correct peer would send, so the fuzzer starts
+/// at every step of the handshake.
+fn handshake_secure(kind: Secure, client: bool, data: &[u8]) {
+    let ([ours, mode, limit, seed], rest) = controls(data);
+    let ours = socket_type(ours);
+    let peer_type = SocketType::ALL
+        .into_iter()
+        .find(|&t| ours.is_compatible_with(t) && t.is_compatible_with(ours))
+        .unwrap_or(ours);
+    let max_size = (mode & 4 != 0).then_some(u64::from(limit) * 4);
+    let make = || secure_connection(kind, client, ours, max_size);
+    let valid = transcript(make(), secure_connection(kind, !client, peer_type, None));
+    let prefix: Vec<&[u8]> = valid
+        .iter()
+        .take(usize::from(mode & 3))
+        .map(Vec::as_slice)
+        .collect();
+    let run = |rest: Vec<&[u8]>| {
+        let pieces: Vec<&[u8]> = prefix.iter().copied().chain(rest).collect();
+        run_connection(make, &pieces, prefix.len())
+    };
+    let whole = run(vec![rest]);
+    let chunked = run(chunks(rest, seed));
+    assert_eq!(whole.0, chunked.0, "chunking changed what was decoded");
+    assert_eq!(
+        whole.1, chunked.1,
+        "chunking changed how the connection ended"
+    );
+}
+
+/// Target `handshake_plain_client`.
+pub fn handshake_plain_client(data: &[u8]) {
+    handshake_secure(Secure::Plain, true, data);
+}
+
+/// Target `handshake_plain_server`.
+pub fn handshake_plain_server(data: &[u8]) {
+    handshake_secure(Secure::Plain, false, data);
+}
+
+/// Target `handshake_curve_client`.
+pub fn handshake_curve_client(data: &[u8]) {
+    handshake_secure(Secure::Curve, true, data);
+}
+
+/// Target `handshake_curve_server`.
+pub fn handshake_curve_server(data: &[u8]) {
+    handshake_secure(Secure::Curve, false, data);
 }

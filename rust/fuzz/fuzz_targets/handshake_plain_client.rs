@@ -1,0 +1,5 @@
+//! cargo-fuzz target: see `zmtrio_fuzz::handshake_plain_client`.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| zmtrio_fuzz::handshake_plain_client(data));
