@@ -70,6 +70,22 @@ async def test_several_background_failures_come_out_as_a_group() -> None:
     ]
 
 
+async def test_background_failure_inside_a_nursery_of_its_own_comes_out_as_itself() -> None:
+    # trio's open_tcp_stream runs a nursery inside the connect task: what fails there (a
+    # KeyboardInterrupt landing in it, say) arrives wrapped twice.
+    async def fail_in_a_nursery() -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_raise, KeyError("inner"))
+
+    async def _raise(error: Exception) -> None:
+        raise error
+
+    with pytest.raises(KeyError, match="inner"):
+        async with zmtrio.Context() as ctx:
+            ctx.socket(zmtrio.PULL)._spawn(fail_in_a_nursery)
+            await trio.sleep_forever()
+
+
 async def test_socket_after_close_is_context_terminated() -> None:
     async with zmtrio.Context() as ctx:
         pass

@@ -27,9 +27,21 @@ _ALIASES = {
 }
 
 
-def _lone(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The one exception in ``group``, or None when it holds several."""
-    return group.exceptions[0] if len(group.exceptions) == 1 else None
+def _lone(
+    group: BaseExceptionGroup[BaseException], from_body: BaseException | None
+) -> BaseException | None:
+    """The one exception in ``group``, or None when it holds several. A background task's
+    groups of one are looked through: a nursery inside the task (trio's
+    ``open_tcp_stream`` has one) wraps, say, a ``KeyboardInterrupt`` that lands there.
+    ``from_body``, what the body raised, is returned as it is."""
+    lone = group.exceptions[0] if len(group.exceptions) == 1 else None
+    while (
+        lone is not from_body
+        and isinstance(lone, BaseExceptionGroup)
+        and len(lone.exceptions) == 1
+    ):
+        lone = lone.exceptions[0]
+    return lone
 
 
 @final
@@ -135,7 +147,7 @@ class Context(OptionAttributes):
                 )
             )
         except BaseExceptionGroup as group:
-            lone = _lone(group)
+            lone = _lone(group, exc)
             if lone is None:
                 raise
         if lone is exc:
@@ -212,7 +224,7 @@ class Context(OptionAttributes):
                 for sock in self._sockets_of(current_thread()):
                     nursery.start_soon(sock.aclose)
         except BaseExceptionGroup as group:
-            lone = _lone(group)
+            lone = _lone(group, None)
             if lone is None:
                 raise
             raise lone from None
