@@ -36,9 +36,7 @@ def _lone(
     ``from_body``, what the body raised, is returned as it is."""
     lone = group.exceptions[0] if len(group.exceptions) == 1 else None
     while (
-        lone is not from_body
-        and isinstance(lone, BaseExceptionGroup)
-        and len(lone.exceptions) == 1
+        lone is not from_body and isinstance(lone, BaseExceptionGroup) and len(lone.exceptions) == 1
     ):
         lone = lone.exceptions[0]
     return lone
