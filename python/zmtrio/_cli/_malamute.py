@@ -18,7 +18,7 @@ import trio
 
 import zmtrio
 from zmtrio.malamute import Broker, Client, Delivery, MalamuteError
-from zmtrio.malamute._config import BrokerConfig, ConfigError, load_config
+from zmtrio.malamute._config import BrokerConfig, ConfigError, load_config, load_passwords
 
 from ._roles import format_frame
 
@@ -55,6 +55,9 @@ def add_malamute_commands(commands: argparse._SubParsersAction[argparse.Argument
     )
     client.add_argument("--endpoint", default=_DEFAULT_ENDPOINT, help=f"({_DEFAULT_ENDPOINT})")
     client.add_argument("--address", default="", help="this client's mailbox address")
+    client.add_argument(
+        "--plain", metavar="USER:PASSWORD", help="log in with PLAIN (a broker with mechanism=plain)"
+    )
     client.add_argument("--timeout", type=int, default=5_000, help="connect timeout, ms (5000)")
     client.add_argument(
         "--count", type=int, default=None, help="stop after this many deliveries (no limit)"
@@ -104,13 +107,18 @@ async def run_malamute(args: argparse.Namespace) -> None:
         sys.exit(f"zmtrio malamute: {args.config}: {error}")
     if not os.path.exists(args.config):
         print(f"'{args.config}' is missing, using malamute's defaults", flush=True)
+    passwords = None
     if config.mechanism == "plain":
-        sys.exit("zmtrio malamute: mechanism=plain is not supported by zmtrio yet")
+        assert config.passwords is not None  # load_config insists on the file
+        try:
+            passwords = load_passwords(config.passwords)
+        except (OSError, ConfigError) as error:
+            sys.exit(f"zmtrio malamute: {config.passwords}: {error}")
     store = args.store or config.store
-    await _serve(config, store)
+    await _serve(config, store, passwords)
 
 
-async def _serve(config: BrokerConfig, store: str | None) -> None:
+async def _serve(config: BrokerConfig, store: str | None, passwords: dict[str, str] | None) -> None:
     async with zmtrio.Context() as ctx:
         broker = Broker(
             ctx,
@@ -119,6 +127,7 @@ async def _serve(config: BrokerConfig, store: str | None) -> None:
             store=store,
             mailbox_limits=config.mailbox_limits,
             service_limits=config.service_limits,
+            plain_passwords=passwords,
         )
         async with broker:
             for endpoint in broker.endpoints:
@@ -135,6 +144,9 @@ async def run_malamute_client(args: argparse.Namespace) -> None:
         address = args.address
         if args.action == "request" and not address:
             address = f"zmtrio-request-{os.getpid()}"
+        if args.plain is not None:
+            username, _, password = args.plain.partition(":")
+            client.set_plain_auth(username, password)
         await client.connect(args.endpoint, address, args.timeout)
         action = args.action
         if action == "produce":

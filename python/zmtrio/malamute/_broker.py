@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, final
@@ -44,6 +44,7 @@ import trio
 from .._constants import ROUTER
 from .._context import Context
 from .._socket import Socket
+from ..auth import Authenticator
 from ._codec import Command, MalformedMessage, Message, Status, decode, encode
 from ._lifecycle import StackManaged
 from ._pattern import compile_pattern
@@ -163,7 +164,10 @@ class Broker(StackManaged):
 
     ``timeout`` is the client expiry in milliseconds (0: never); ``store`` a SQLite path for
     durable mailboxes (``None``: in memory); ``mailbox_limits`` and ``service_limits`` bound
-    each mailbox and service queue. Use it as an async context manager, or run
+    each mailbox and service queue; ``plain_passwords`` (user name to password) makes the
+    ROUTER a PLAIN server whose clients a :class:`zmtrio.auth.Authenticator` on ``ctx``
+    checks, as ``malamute`` with ``mechanism = plain`` (the context must have no other
+    Authenticator). Use it as an async context manager, or run
     :meth:`run` in a nursery (``await nursery.start(broker.run)``)::
 
         async with zmtrio.malamute.Broker(ctx, "tcp://127.0.0.1:*") as broker:
@@ -178,8 +182,10 @@ class Broker(StackManaged):
         store: str | None = None,
         mailbox_limits: QueueLimits = QueueLimits(),
         service_limits: QueueLimits = QueueLimits(),
+        plain_passwords: Mapping[str, str] | None = None,
     ) -> None:
         self._ctx = ctx
+        self._plain_passwords = plain_passwords
         self._requested = endpoints
         self._timeout = timeout / 1000 if timeout > 0 else math.inf
         self._store_path = store
@@ -209,20 +215,28 @@ class Broker(StackManaged):
         )
         router = self._ctx.socket(ROUTER)
         try:
-            router.sndhwm = 0  # as Malamute: an unbounded queue per client
-            router.rcvhwm = 0
-            self._router = router
-            for endpoint in self._requested:
-                await self.bind(endpoint)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._expire_clients)
-                task_status.started(list(self._endpoints))
-                async for frames in router:
-                    self._handle(frames)
+            async with AsyncExitStack() as stack:
+                if self._plain_passwords is not None:
+                    auth = await stack.enter_async_context(Authenticator(self._ctx))
+                    auth.configure_plain("*", self._plain_passwords)
+                    router.plain_server = True
+                await self._serve(router, task_status)
         finally:
             self._router = None
             router.close(linger=0)
             self._mailboxes.close()
+
+    async def _serve(self, router: Socket, task_status: trio.TaskStatus[list[str]]) -> None:
+        router.sndhwm = 0  # as Malamute: an unbounded queue per client
+        router.rcvhwm = 0
+        self._router = router
+        for endpoint in self._requested:
+            await self.bind(endpoint)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._expire_clients)
+            task_status.started(list(self._endpoints))
+            async for frames in router:
+                self._handle(frames)
 
     @property
     def endpoints(self) -> list[str]:

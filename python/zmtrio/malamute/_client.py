@@ -137,6 +137,16 @@ class Client(StackManaged):
 
     # ------------------------------------------------------------------ commands
 
+    def set_plain_auth(self, username: str, password: str) -> None:
+        """Log in with PLAIN as ``username`` and ``password`` at the next :meth:`connect`
+        (``mlm_client_set_plain_auth``). A broker that refuses them sends nothing back, so
+        that connect raises :class:`MalamuteError` with status -1 when its timeout ends."""
+        if self._opened:
+            raise ZMQError(errno.EISCONN, "the client is already connected")
+        dealer = self._socket()
+        dealer.plain_username = username.encode()
+        dealer.plain_password = password.encode()
+
     async def connect(self, endpoint: str, address: str = "", timeout: int = 5_000) -> None:
         """Connect to the broker at ``endpoint`` and open a session as ``address`` (its
         mailbox; "" for none). Waits ``timeout`` ms for the broker's OK (0: forever), then

@@ -10,7 +10,8 @@ with ``malamute``'s defaults when the file does not exist:
   is);
 - ``mlm_server/bind/endpoint``, once per ``bind`` section (``ipc://@/malamute``);
 - ``mlm_server/security/mechanism``: ``null`` or ``plain`` (``null``), with
-  ``server/auth/plain`` naming the password file for PLAIN;
+  ``server/auth/plain`` naming the password file for PLAIN (``name=password`` lines, read
+  as CZMQ's ``zauth`` reads it; a relative path from the working directory);
 - ``mlm_server/mailbox/size-limit``, ``size-warn`` and
   ``mlm_server/service/queue/size-limit``, ``size-warn``: bytes of content or ``max``;
 - ``mlm_server/mailbox/store``: a SQLite path for durable mailboxes (zmtrio's addition).
@@ -25,7 +26,7 @@ from typing import Final, final
 
 from ._broker import QueueLimits
 
-__all__ = ["BrokerConfig", "ConfigError", "ZplNode", "load_config", "parse_zpl"]
+__all__ = ["BrokerConfig", "ConfigError", "ZplNode", "load_config", "load_passwords", "parse_zpl"]
 
 _LINE: Final = re.compile(
     r"""(?P<name>[A-Za-z0-9$\-_@.&+/]+)\s*
@@ -116,6 +117,14 @@ def _limits(root: ZplNode, prefix: str) -> QueueLimits:
     return QueueLimits(_limit(root, prefix + "/size-limit"), _limit(root, prefix + "/size-warn"))
 
 
+def load_passwords(path: str) -> dict[str, str]:
+    """The user names and passwords in a PLAIN password file: one ``name=password`` per
+    line, ``#`` comments (CZMQ loads it as top-level ZPL entries)."""
+    with open(path, encoding="utf-8") as file:
+        root = parse_zpl(file.read())
+    return {entry.name: entry.value for entry in root.children}
+
+
 def load_config(path: str) -> BrokerConfig:
     """The configuration in ``path``; ``malamute``'s defaults if the file does not exist."""
     if not os.path.exists(path):
@@ -134,11 +143,15 @@ def load_config(path: str) -> BrokerConfig:
     mechanism = root.get("mlm_server/security/mechanism", "null")
     if mechanism not in ("null", "plain"):
         raise ConfigError(f"mlm_server/security/mechanism: {mechanism!r} is not supported")
+    passwords = root.get("server/auth/plain", "") or None
+    if mechanism == "plain" and passwords is None:
+        # malamute would start and refuse every client; say why instead.
+        raise ConfigError("mechanism = plain needs server/auth/plain, the password file")
     return BrokerConfig(
         endpoints=endpoints,
         timeout=int(timeout),
         mechanism=mechanism,
-        passwords=root.get("server/auth/plain", "") or None,
+        passwords=passwords,
         mailbox_limits=_limits(root, "mlm_server/mailbox"),
         service_limits=_limits(root, "mlm_server/service/queue"),
         store=root.get("mlm_server/mailbox/store", "") or None,
