@@ -14,11 +14,11 @@ import errno
 from typing import Any, final
 
 from .._errors import ZMQError
-from .._message import NO_METADATA
 from .._message import Message as MessageWithMetadata
 from .._peer import Peer
+from ._fair_queued import FairQueued
 from ._load_balance import LoadBalance
-from ._pattern import Message, Pattern
+from ._pattern import Message
 from ._route_by_number import RouteByNumber
 from ._single_frame import Accept, FilteredQueue, check_single_frame, only_single_frames
 
@@ -29,21 +29,17 @@ def _always() -> bool:
     return True
 
 
-class Balanced(Pattern):
+class Balanced(FairQueued[FilteredQueue]):
     """Load-balance out, fair-queue in, through a receive filter: CLIENT, and CHANNEL and
     DGRAM on top of it."""
 
     single_frame = True
 
     def __init__(self, options: dict[int, Any], accept: Accept = only_single_frames) -> None:
-        super().__init__(options)
+        super().__init__(options, FilteredQueue(accept))
         self._balance = LoadBalance()
-        self._queue = FilteredQueue(accept)
         self.send = self._send
         self.writable = self._balance.writable
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
 
     def check(self, msg: Message) -> None:
         """Raise ``ZMQError(EINVAL)`` for a message the type cannot send."""
@@ -55,17 +51,10 @@ class Balanced(Pattern):
 
     def attach(self, peer: Peer) -> bool:
         self._balance.attach(peer)
-        self._queue.attach(peer)
-        return True
+        return super().attach(peer)
 
     def detach(self, peer: Peer) -> None:
         self._balance.detach(peer)
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
 
 
 @final
@@ -73,20 +62,17 @@ class Client(Balanced):
     """Round-robin out to peers with room, fair-queued in; single frames only."""
 
 
-class RoutedByNumber(Pattern):
+class RoutedByNumber(FairQueued[FilteredQueue]):
     """SERVER, and PEER on top of it: replies go by the routing id a message came with."""
 
     single_frame = True
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
-        self._routes = RouteByNumber()
-        self._queue = FilteredQueue(self._routes.tag)
+        routes = RouteByNumber()
+        super().__init__(options, FilteredQueue(routes.tag))
+        self._routes = routes
         self.send = self._send_unrouted
         self.writable = _always
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
 
     def _send_unrouted(self, msg: Message) -> bool:
         check_single_frame(msg)
@@ -101,26 +87,13 @@ class RoutedByNumber(Pattern):
 
     def attach(self, peer: Peer) -> bool:
         self._routes.attach(peer)
-        self._queue.attach(peer)
-        return True
+        return super().attach(peer)
 
     def detach(self, peer: Peer) -> None:
         self._routes.detach(peer)
 
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
-
     def with_metadata(self, msg: Message) -> MessageWithMetadata:
-        tag = self._queue.last_tag
-        peer = self._queue.last_peer
-        return MessageWithMetadata(
-            msg,
-            NO_METADATA if peer is None else peer.metadata,
-            routing_id=tag if isinstance(tag, int) else None,
-        )
+        return self._queue.with_metadata(msg)
 
 
 @final

@@ -6,6 +6,7 @@ from typing import Any, final
 
 from .._peer import Peer
 from ._fair_queue import FairQueue
+from ._fair_queued import FairQueued
 from ._load_balance import LoadBalance
 from ._pattern import Pattern
 
@@ -32,22 +33,8 @@ class Push(Pattern):
 
 
 @final
-class Pull(Pattern):
+class Pull(FairQueued[FairQueue]):
     """Fair-queues messages from every peer."""
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
-        self._queue = FairQueue()
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
-
-    def attach(self, peer: Peer) -> bool:
-        self._queue.attach(peer)
-        return True
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
+        super().__init__(options, FairQueue())

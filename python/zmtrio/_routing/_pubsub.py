@@ -25,6 +25,7 @@ from .._options import SocketOption
 from .._peer import Peer, ignore_subscription
 from ._distribute import Distribute, push_one
 from ._fair_queue import FairQueue
+from ._fair_queued import FairQueued
 from ._pattern import Message, Pattern
 from ._subscriptions import Removed, SubscriptionIndex, TopicCounter
 
@@ -283,19 +284,18 @@ class XPub(Publisher):
 # ---------------------------------------------------------------------------- subscribers
 
 
-class Subscriber(Pattern):
+class Subscriber(FairQueued[FairQueue]):
     """SUB and XSUB: what libzmq's ``xsub_t`` does; SUB adds the receive filter and takes
     subscriptions as options instead of messages."""
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
+        super().__init__(options, FairQueue())
         self._topics = TopicCounter()
-        self._queue = FairQueue()
         #: Upstream: XSUB messages to all publishers (no index: nothing is filtered).
         self._dist = Distribute(SubscriptionIndex())
 
     def attach(self, peer: Peer) -> bool:
-        self._queue.attach(peer)
+        super().attach(peer)
         self._dist.attach(peer)
         return True
 
@@ -308,12 +308,6 @@ class Subscriber(Pattern):
         send_subscription = peer.send_subscription
         for topic in self._topics:
             send_subscription(topic, True)
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
 
 
 @final
@@ -397,9 +391,6 @@ class XSub(Subscriber):
         self.send = self._send
         # libzmq: an XSUB can always send (subscriptions and upstream messages never wait).
         self.writable = _always
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
         self._verbose_unsubs = False
         #: Peers attached and not connected since: their first connection sends what
         #: ``attach`` and ``send`` queued in their pipe, not the topics again.

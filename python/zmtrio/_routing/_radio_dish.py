@@ -23,10 +23,10 @@ from typing import Any, Final, final
 
 from .._constants import ENOTSUP, GROUP_MAX_LENGTH
 from .._errors import ZMQError
-from .._message import NO_METADATA
 from .._message import Message as MessageWithMetadata
 from .._options import SocketOption
 from .._peer import Peer
+from ._fair_queued import FairQueued
 from ._pattern import Message, Pattern
 from ._single_frame import FilteredQueue, check_single_frame
 
@@ -154,22 +154,18 @@ class Radio(Pattern):
 
 
 @final
-class Dish(Pattern):
+class Dish(FairQueued[FilteredQueue]):
     """Receives the groups it joined, from every peer, fair-queued."""
 
     single_frame = True
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
+        super().__init__(options, FilteredQueue(self._accept))
         self._groups: set[bytes] = set()
         self._peers: list[Peer] = []
-        self._queue = FilteredQueue(self._accept)
         # libzmq's DISH reports POLLOUT ("subscriptions can be changed any time") though
         # its send is ENOTSUP.
         self.writable = _always
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
 
     def _accept(self, msg: Message, peer: Peer) -> tuple[Message, object] | None:
         if len(msg) != 2:
@@ -198,18 +194,11 @@ class Dish(Pattern):
             peer.send_subscription(group, False)
 
     def with_metadata(self, msg: Message) -> MessageWithMetadata:
-        tag = self._queue.last_tag
-        peer = self._queue.last_peer
-        return MessageWithMetadata(
-            msg,
-            NO_METADATA if peer is None else peer.metadata,
-            group=tag if isinstance(tag, bytes) else None,
-        )
+        return self._queue.with_metadata(msg)
 
     def attach(self, peer: Peer) -> bool:
         self._peers.append(peer)
-        self._queue.attach(peer)
-        return True
+        return super().attach(peer)
 
     def detach(self, peer: Peer) -> None:
         self._peers.remove(peer)
@@ -218,9 +207,3 @@ class Dish(Pattern):
         send_subscription = peer.send_subscription
         for group in self._groups:
             send_subscription(group, True)
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer

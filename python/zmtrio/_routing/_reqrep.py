@@ -32,6 +32,7 @@ from .._options import SocketOption
 from .._peer import Peer
 from ._envelope import envelope_end, reply_body, request, request_id_frame
 from ._fair_queue import FairQueue
+from ._fair_queued import FairQueued
 from ._load_balance import LoadBalance
 from ._pattern import Message, Pattern
 from ._route_by_id import RouteById
@@ -53,34 +54,23 @@ def _probe(options: dict[int, Any], peer: Peer) -> None:
         peer.out.offer([b""])
 
 
-class Dealer(Pattern):
+class Dealer(FairQueued[FairQueue]):
     """Round-robin out to peers with room (blocks when none has), fair-queued in."""
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
+        super().__init__(options, FairQueue())
         self._balance = LoadBalance()
-        self._queue = FairQueue()
         self.send = self._balance.send
         self.send_many = self._balance.send_many
         self.writable = self._balance.writable
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
 
     def attach(self, peer: Peer) -> bool:
         _probe(self.options, peer)
         self._balance.attach(peer)
-        self._queue.attach(peer)
-        return True
+        return super().attach(peer)
 
     def detach(self, peer: Peer) -> None:
         self._balance.detach(peer)
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
 
 
 @final

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, final
 
 from .._peer import Peer
+from ._fair_queued import FairQueued
 from ._load_balance import LoadBalance
 from ._pattern import Message, Pattern
 from ._single_frame import FilteredQueue, check_single_frame, only_single_frames
@@ -39,24 +40,10 @@ class Scatter(Pattern):
 
 
 @final
-class Gather(Pattern):
+class Gather(FairQueued[FilteredQueue]):
     """Fair-queues single-frame messages from every peer."""
 
     single_frame = True
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
-        self._queue = FilteredQueue(only_single_frames)
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
-
-    def attach(self, peer: Peer) -> bool:
-        self._queue.attach(peer)
-        return True
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
+        super().__init__(options, FilteredQueue(only_single_frames))

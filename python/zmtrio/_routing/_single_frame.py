@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import final
 
 from .._errors import ZMQError
+from .._message import NO_METADATA
+from .._message import Message as MessageWithMetadata
 from .._peer import Peer
 from ._fair_queue import FairQueue
 from ._pattern import Message
@@ -95,6 +97,18 @@ class FilteredQueue:
                 break
             taken.append(msg)
         return taken
+
+    def with_metadata(self, msg: Message) -> MessageWithMetadata:
+        """``msg``, just returned by ``recv``, with its peer's metadata and its tag: a
+        routing id (SERVER, PEER) or a group (DISH)."""
+        tag = self.last_tag
+        peer = self.last_peer
+        return MessageWithMetadata(
+            msg,
+            NO_METADATA if peer is None else peer.metadata,
+            routing_id=tag if isinstance(tag, int) else None,
+            group=tag if isinstance(tag, bytes) else None,
+        )
 
     def has_message(self) -> bool:
         """Whether ``recv`` would return a message now."""

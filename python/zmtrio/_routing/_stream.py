@@ -21,7 +21,8 @@ from .._errors import ZMQError
 from .._options import SocketOption
 from .._peer import Peer
 from ._fair_queue import FairQueue
-from ._pattern import Message, Pattern
+from ._fair_queued import FairQueued
+from ._pattern import Message
 
 __all__ = ["Stream"]
 
@@ -34,23 +35,19 @@ def _always() -> bool:
 
 
 @final
-class Stream(Pattern):
+class Stream(FairQueued[FairQueue]):
     """Routes ``[routing_id, data]`` to raw connections; receives the same."""
 
     raw = True
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options)
+        super().__init__(options, FairQueue())
         self._by_id: dict[bytes, Peer] = {}
         #: Ids set with CONNECT_ROUTING_ID for a connect's first connection.
         self._chosen: dict[Peer, bytes] = {}
         self._next_generated = random.getrandbits(32)
-        self._queue = FairQueue()
         self.send = self._send
         self.writable = _always
-        self.recv = self._queue.recv
-        self.recv_many = self._queue.recv_many
-        self.has_message = self._queue.has_message
 
     def connecting(self, peer: Peer) -> None:
         chosen = self.options[_CONNECT_ROUTING_ID]
@@ -72,18 +69,11 @@ class Stream(Pattern):
                     break
         peer.routing_id = routing_id
         self._by_id[routing_id] = peer
-        self._queue.attach(peer)
-        return True
+        return super().attach(peer)
 
     def detach(self, peer: Peer) -> None:
         if self._by_id.get(peer.routing_id) is peer:
             del self._by_id[peer.routing_id]
-
-    def readable(self, peer: Peer) -> None:
-        self._queue.readable(peer)
-
-    def received_from(self) -> Peer | None:
-        return self._queue.last_peer
 
     def _send(self, msg: Message) -> bool:
         if len(msg) < 2:
