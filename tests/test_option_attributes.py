@@ -53,7 +53,8 @@ async def test_unknown_option_names_raise_attribute_error_as_in_pyzmq(
                 getattr(target, name)
     finally:
         reference.close(linger=0)
-    with pytest.raises(AttributeError, match=f"Socket has no such option: {name.upper()}"):
+    # Python's own error (Socket has no __getattr__: it would cost every attribute load).
+    with pytest.raises(AttributeError, match=f"'Socket' object has no attribute '{name}'"):
         getattr(sock, name)
     assert sock.sndhwm == 1000  # nothing was set
 

@@ -107,6 +107,13 @@ class Context(OptionAttributes):
                 raise AttributeError(f"Context has no such option: {name.upper()}")
             object.__setattr__(self, name, value)
 
+        def __getattr__(self, name: str) -> object:
+            # Only reached when normal lookup failed (a context is off the hot path, so it
+            # may have the hook that sockets leave out): an unknown option, as pyzmq says it.
+            if name.startswith("_"):
+                raise AttributeError(f"'Context' object has no attribute {name!r}", name=name)
+            raise AttributeError(f"Context has no such option: {name.upper()}")
+
     async def __aenter__(self) -> Context:
         if self._nursery_cm is not None or self._closed:
             raise ZMQError(errno.EINVAL, "a Context can be entered once")
