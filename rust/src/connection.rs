@@ -429,17 +429,10 @@ impl Connection {
         };
         let mut plaintext = mem::take(&mut self.plaintext);
         let result = match channel.open_frame(frame.body, &mut plaintext) {
-            Ok((is_command, more)) => {
+            Ok((is_command, more, body)) => {
                 let flags = if is_command { frame::COMMAND } else { 0 }
                     | if more { frame::MORE } else { 0 };
-                self.on_clear_frame(
-                    Frame {
-                        flags,
-                        body: &plaintext[1..],
-                    },
-                    now,
-                    sink,
-                )
+                self.on_clear_frame(Frame { flags, body }, now, sink)
             }
             Err(err) => Err(err.into()),
         };

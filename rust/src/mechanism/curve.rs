@@ -9,7 +9,7 @@
 //! closes the connection before anything is delivered.
 
 use crate::error::{Error, InvalidFrame, PeerMisbehaved};
-use crate::mechanism::crypto::{nonce, BoxKey, TAG_LEN};
+use crate::mechanism::crypto::{BoxKey, PrefixKey, SCRATCH_LEN, TAG_LEN};
 use crate::wire::frame::{self, Header};
 
 /// `MESSAGE` command name with its length byte.
@@ -34,6 +34,10 @@ const INNER_COMMAND: u8 = 0x02;
 /// Short nonce (8 bytes) + tag + the inner flags byte: what a MESSAGE adds to a frame body
 /// besides the command name.
 const MESSAGE_OVERHEAD: usize = MESSAGE.len() + 8 + TAG_LEN + 1;
+
+/// Name, short nonce and tag fill exactly the scratch block a box is sealed with, so a
+/// MESSAGE is sealed where it is written, with no copy.
+const _: () = assert!(MESSAGE.len() + 8 + TAG_LEN == SCRATCH_LEN);
 
 /// A short-nonce counter that never repeats: it refuses to wrap (RFC 26: "a peer MUST NOT
 /// send more than 2^64-1 commands").
@@ -64,9 +68,10 @@ pub struct Channel {
     sent: Counter,
     /// The last short nonce received (MESSAGE nonces must exceed it).
     received: u64,
-    /// Nonce prefixes for what we send and what we receive.
-    ours: &'static [u8; 16],
-    theirs: &'static [u8; 16],
+    /// The session key bound to the nonce prefix of what we send and of what we receive
+    /// (the per-box HSalsa20 done once per connection).
+    ours: PrefixKey,
+    theirs: PrefixKey,
 }
 
 impl Channel {
@@ -79,11 +84,11 @@ impl Channel {
             (MESSAGE_FROM_CLIENT, MESSAGE_FROM_SERVER)
         };
         Channel {
+            ours: PrefixKey::derive(&key, ours),
+            theirs: PrefixKey::derive(&key, theirs),
             key,
             sent,
             received,
-            ours,
-            theirs,
         }
     }
 
@@ -150,28 +155,29 @@ impl Channel {
         let header = header.as_bytes();
         let total = header.len() + message_len;
         let out = &mut out[..total];
-        let (head, rest) = out.split_at_mut(header.len());
+        let (head, sealed) = out.split_at_mut(header.len());
         head.copy_from_slice(header);
-        let (name, rest) = rest.split_at_mut(MESSAGE.len());
+        sealed[SCRATCH_LEN] = inner;
+        sealed[SCRATCH_LEN + 1..].copy_from_slice(body);
+        let short_nonce = self.sent.next();
+        // The box is sealed in place; name, nonce and tag then go where its scratch was.
+        let tag = self.ours.seal_in_place(&short_nonce, sealed);
+        let (name, rest) = sealed.split_at_mut(MESSAGE.len());
         name.copy_from_slice(MESSAGE);
-        let (short_nonce, rest) = rest.split_at_mut(8);
-        short_nonce.copy_from_slice(&self.sent.next());
-        let (tag, plaintext) = rest.split_at_mut(TAG_LEN);
-        plaintext[0] = inner;
-        plaintext[1..].copy_from_slice(body);
-        let nonce = nonce(self.ours, short_nonce);
-        tag.copy_from_slice(&self.key.seal_in_place(&nonce, plaintext));
+        let (nonce, rest) = rest.split_at_mut(8);
+        nonce.copy_from_slice(&short_nonce);
+        rest[..TAG_LEN].copy_from_slice(&tag);
         total
     }
 
     /// Opens one MESSAGE (the frame body as received, whatever its outer flags) into
-    /// `plaintext`, replacing what was there. Returns `(is_command, more)`; the data (a
-    /// frame body, or a command body when `is_command`) is `plaintext[1..]`.
-    pub fn open_frame(
+    /// `plaintext`, replacing what was there. Returns `(is_command, more, data)`: the data
+    /// (a frame body, or a command body when `is_command`) lies in `plaintext`.
+    pub fn open_frame<'p>(
         &mut self,
         body: &[u8],
-        plaintext: &mut Vec<u8>,
-    ) -> Result<(bool, bool), Error> {
+        plaintext: &'p mut Vec<u8>,
+    ) -> Result<(bool, bool, &'p [u8]), Error> {
         if body.len() < MESSAGE.len() || &body[..MESSAGE.len()] != MESSAGE {
             // libzmq: anything but MESSAGE after a CURVE handshake is an unexpected command.
             return Err(PeerMisbehaved::NotAMessage.into());
@@ -189,16 +195,17 @@ impl Channel {
         let (tag, ciphertext) = body[MESSAGE.len() + 8..]
             .split_first_chunk::<TAG_LEN>()
             .expect("length checked above");
-        plaintext.clear();
-        plaintext.extend_from_slice(ciphertext);
-        let nonce = nonce(self.theirs, &short_nonce);
-        self.key
-            .open_in_place(&nonce, plaintext, tag)
+        self.theirs
+            .open_into(&short_nonce, ciphertext, tag, plaintext)
             .map_err(|_| PeerMisbehaved::Cryptographic("MESSAGE"))?;
         // Only an authentic MESSAGE moves the counter: forged ones cannot push it ahead.
         self.received = value;
-        let flags = plaintext[0];
-        Ok((flags & INNER_COMMAND != 0, flags & INNER_MORE != 0))
+        let flags = plaintext[SCRATCH_LEN];
+        Ok((
+            flags & INNER_COMMAND != 0,
+            flags & INNER_MORE != 0,
+            &plaintext[SCRATCH_LEN + 1..],
+        ))
     }
 }
 
@@ -242,15 +249,21 @@ mod tests {
         let mut plain = Vec::new();
         let (flags, body, rest) = split(&wire);
         assert_eq!(flags, 0, "outer flags never COMMAND or MORE");
-        assert_eq!(server.open_frame(body, &mut plain).unwrap(), (false, true));
-        assert_eq!(&plain[1..], b"A");
+        assert_eq!(
+            server.open_frame(body, &mut plain).unwrap(),
+            (false, true, &b"A"[..])
+        );
         let (flags, body, rest) = split(rest);
         assert_eq!(flags, frame::LONG);
-        assert_eq!(server.open_frame(body, &mut plain).unwrap(), (false, false));
-        assert_eq!(&plain[1..], &big[..]);
+        assert_eq!(
+            server.open_frame(body, &mut plain).unwrap(),
+            (false, false, &big[..])
+        );
         let (_, body, rest) = split(rest);
-        assert_eq!(server.open_frame(body, &mut plain).unwrap(), (true, false));
-        assert_eq!(&plain[1..], b"\x04PING\x00\x00");
+        assert_eq!(
+            server.open_frame(body, &mut plain).unwrap(),
+            (true, false, &b"\x04PING\x00\x00"[..])
+        );
         assert!(rest.is_empty());
     }
 
@@ -289,8 +302,8 @@ mod tests {
             .unwrap_err();
         assert_eq!(err, PeerMisbehaved::Cryptographic("MESSAGE").into());
         // The forgery did not advance the counter: the genuine one still opens.
-        server.open_frame(split(&third).1, &mut plain).unwrap();
-        assert_eq!(&plain[1..], b"three");
+        let (_, _, data) = server.open_frame(split(&third).1, &mut plain).unwrap();
+        assert_eq!(data, b"three");
 
         let err = server
             .open_frame(b"\x07MESSAGE\x00", &mut plain)
