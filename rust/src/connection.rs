@@ -59,6 +59,7 @@ use crate::timers::{Due, Expired, TimerSettings, Timers};
 use crate::wire::command::Command;
 use crate::wire::frame::{self, Deframer, Frame};
 use crate::wire::greeting::{Greeting, GREETING_LEN};
+use zeroize::Zeroizing;
 
 /// Bytes to ask of the kernel per read.
 pub const READ_SIZE: usize = 64 * 1024;
@@ -107,22 +108,22 @@ pub enum Security {
     PlainClient {
         /// The user name (at most 255 bytes).
         username: Vec<u8>,
-        /// The password (at most 255 bytes).
-        password: Vec<u8>,
+        /// The password (at most 255 bytes), zeroised on drop.
+        password: Zeroizing<Vec<u8>>,
     },
     /// A PLAIN server (it always asks ZAP, as libzmq).
     PlainServer,
     /// A CURVE client.
     CurveClient {
-        /// Our permanent secret key.
-        secret: [u8; KEY_LEN],
+        /// Our permanent secret key (zeroised on drop).
+        secret: SecretKey,
         /// The server's permanent public key.
         server: [u8; KEY_LEN],
     },
     /// A CURVE server.
     CurveServer {
-        /// Our permanent secret key.
-        secret: [u8; KEY_LEN],
+        /// Our permanent secret key (zeroised on drop).
+        secret: SecretKey,
         /// Whether each client's key goes to ZAP.
         zap: bool,
     },
@@ -230,20 +231,14 @@ impl Connection {
                 Mechanism::CurveClient(Box::new(CurveClient::new(
                     socket_type,
                     routing_id,
-                    SecretKey::from_bytes(secret),
+                    secret,
                     server,
                     SecretKey::generate(),
                 )))
             }
-            Security::CurveServer { secret, zap } => {
-                Mechanism::CurveServer(Box::new(CurveServer::new(
-                    socket_type,
-                    routing_id,
-                    SecretKey::from_bytes(secret),
-                    SecretKey::generate(),
-                    zap,
-                )))
-            }
+            Security::CurveServer { secret, zap } => Mechanism::CurveServer(Box::new(
+                CurveServer::new(socket_type, routing_id, secret, SecretKey::generate(), zap),
+            )),
         };
         Ok(Connection {
             socket_type: Some(socket_type),

@@ -29,6 +29,7 @@ use crate::ring::{ring, Consumer, Producer};
 use crate::socket_type::SocketType;
 use crate::timers::{Expired, TimerSettings};
 use crate::wire::z85;
+use zeroize::Zeroizing;
 
 create_exception!(
     zmtrio._core,
@@ -58,6 +59,13 @@ fn key(name: &str, bytes: &[u8]) -> PyResult<[u8; KEY_LEN]> {
     bytes
         .try_into()
         .map_err(|_| PyValueError::new_err(format!("{name} must be 32 bytes, not {}", bytes.len())))
+}
+
+/// A 32-byte secret key argument, copied straight into zeroised storage.
+fn secret(name: &str, bytes: &[u8]) -> PyResult<SecretKey> {
+    SecretKey::from_slice(bytes).ok_or_else(|| {
+        PyValueError::new_err(format!("{name} must be 32 bytes, not {}", bytes.len()))
+    })
 }
 
 /// Expired timers, as `on_timeout` returns them.
@@ -484,15 +492,15 @@ impl PyConnection {
             (NULL, _) => Security::Null { zap },
             (PLAIN, false) => Security::PlainClient {
                 username: username.to_vec(),
-                password: password.to_vec(),
+                password: Zeroizing::new(password.to_vec()),
             },
             (PLAIN, true) => Security::PlainServer,
             (CURVE, false) => Security::CurveClient {
-                secret: key("secret_key", secret_key)?,
+                secret: secret("secret_key", secret_key)?,
                 server: key("server_key", server_key)?,
             },
             (CURVE, true) => Security::CurveServer {
-                secret: key("secret_key", secret_key)?,
+                secret: secret("secret_key", secret_key)?,
                 zap,
             },
             _ => {
@@ -718,8 +726,10 @@ fn curve_keypair(py: Python<'_>) -> (Bound<'_, PyBytes>, Bound<'_, PyBytes>) {
 /// The CURVE public key of a 32-byte secret key.
 #[pyfunction]
 fn curve_public<'py>(py: Python<'py>, secret: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
-    let secret = SecretKey::from_bytes(key("secret", secret)?);
-    Ok(PyBytes::new(py, &secret.public_key()))
+    Ok(PyBytes::new(
+        py,
+        &self::secret("secret", secret)?.public_key(),
+    ))
 }
 
 /// The module `zmtrio._core`.

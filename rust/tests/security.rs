@@ -13,6 +13,7 @@ use _core::{Connection, Error, SocketType};
 use common::{feed, hex, take_output, ConnectionPair, Got};
 use proptest::prelude::*;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// spec §5.8: libzmq's documented test keys.
 const CLIENT_PUBLIC: &str = "BB 88 47 1D 65 E2 65 9B 30 C5 5A 53 21 CE BB 5A AB 2B 70 A3 98 64 5C 26 DC A2 B2 FC B4 3F C5 18";
@@ -115,14 +116,14 @@ fn curve_carries_messages_commands_and_big_frames_both_ways() {
     let client = secured(
         SocketType::Dealer,
         Security::CurveClient {
-            secret: *SecretKey::generate().secret_bytes(),
+            secret: SecretKey::generate(),
             server: server_public,
         },
     );
     let server = secured(
         SocketType::Router,
         Security::CurveServer {
-            secret: *server_secret.secret_bytes(),
+            secret: server_secret,
             zap: false,
         },
     );
@@ -194,7 +195,7 @@ fn curve_wrong_server_key_fails_at_hello_without_error() {
         b"",
         None,
         Security::CurveClient {
-            secret: key(CLIENT_SECRET),
+            secret: SecretKey::from_bytes(key(CLIENT_SECRET)),
             server: other,
         },
     )
@@ -295,7 +296,7 @@ fn plain_exchange_with_zap_and_libzmq_bytes() {
         SocketType::Req,
         Security::PlainClient {
             username: b"admin".to_vec(),
-            password: b"secret".to_vec(),
+            password: Zeroizing::new(b"secret".to_vec()),
         },
     );
     let server = secured(SocketType::Rep, Security::PlainServer);
@@ -345,7 +346,7 @@ fn stages() -> Vec<Connection> {
             SocketType::Push,
             Security::PlainClient {
                 username: vec![],
-                password: vec![],
+                password: Zeroizing::default(),
             },
         ),
         &[],
@@ -356,7 +357,7 @@ fn stages() -> Vec<Connection> {
         SocketType::Push,
         Security::PlainClient {
             username: b"u".to_vec(),
-            password: b"p".to_vec(),
+            password: Zeroizing::new(b"p".to_vec()),
         },
     );
     feed(

@@ -19,7 +19,7 @@
 use std::sync::Once;
 
 use libsodium_sys as sodium;
-use zeroize::Zeroizing;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 /// Curve25519 key length (public and secret).
 pub const KEY_LEN: usize = 32;
@@ -43,7 +43,10 @@ fn init() {
 }
 
 /// A Curve25519 secret key, zeroised on drop.
+#[repr(transparent)]
 pub struct SecretKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl ZeroizeOnDrop for SecretKey {}
 
 impl SecretKey {
     /// A fresh random key (a transient key of one connection).
@@ -56,6 +59,17 @@ impl SecretKey {
     /// The key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> SecretKey {
         SecretKey(Zeroizing::new(bytes))
+    }
+
+    /// The key from a slice of 32 bytes, copied straight into zeroised storage (no copy
+    /// is left behind on the stack); None if the length is wrong.
+    pub fn from_slice(bytes: &[u8]) -> Option<SecretKey> {
+        if bytes.len() != KEY_LEN {
+            return None;
+        }
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        key.copy_from_slice(bytes);
+        Some(SecretKey(key))
     }
 
     /// Its 32 bytes (the server's cookie holds its transient secret).
@@ -86,7 +100,10 @@ impl std::fmt::Debug for SecretKey {
 
 /// The key of one kind of box: seals and opens XSalsa20-Poly1305 boxes in place.
 #[derive(Clone)]
+#[repr(transparent)]
 pub struct BoxKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl ZeroizeOnDrop for BoxKey {}
 
 impl BoxKey {
     /// `crypto_box_beforenm(their_public, our_secret)`: the key both ends of a box share.
@@ -198,7 +215,10 @@ pub const SCRATCH_LEN: usize = 32;
 /// once. Each box then costs one Salsa20 pass over scratch block and message together and
 /// one Poly1305; the bytes are exactly `crypto_secretbox_detached`'s (tested below).
 #[derive(Clone)]
+#[repr(transparent)]
 pub struct PrefixKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl ZeroizeOnDrop for PrefixKey {}
 
 impl PrefixKey {
     /// The Salsa20 key of the boxes under `key` whose nonces start with `prefix`.
@@ -430,6 +450,33 @@ mod tests {
                 assert!(fast.open_into(&suffix, &flipped, &tag, &mut out).is_err());
             }
         }
+    }
+
+    /// Drops `key` in place and returns the 32 bytes it occupied afterwards.
+    fn bytes_after_drop<K>(key: K) -> [u8; KEY_LEN] {
+        assert_eq!(std::mem::size_of::<K>(), KEY_LEN, "a key is its 32 bytes");
+        let mut slot = std::mem::MaybeUninit::new(key);
+        // SAFETY: the slot holds an initialised K, dropped once here; its storage stays
+        // ours, and 32 bytes of it are read back as plain bytes (any value is valid).
+        unsafe {
+            slot.assume_init_drop();
+            std::ptr::read(slot.as_ptr().cast::<[u8; KEY_LEN]>())
+        }
+    }
+
+    #[test]
+    fn keys_are_zeroed_when_dropped() {
+        let secret = SecretKey::from_slice(&[7; KEY_LEN]).unwrap();
+        let peer = SecretKey::generate().public_key();
+        let boxes = BoxKey::precompute(&peer, &secret);
+        let stream = PrefixKey::derive(&boxes, b"CurveZMQMESSAGES");
+        assert_ne!(boxes.0[..], [0; KEY_LEN]);
+        assert_ne!(stream.0[..], [0; KEY_LEN]);
+        assert_eq!(bytes_after_drop(secret), [0; KEY_LEN]);
+        assert_eq!(bytes_after_drop(boxes), [0; KEY_LEN]);
+        assert_eq!(bytes_after_drop(stream), [0; KEY_LEN]);
+        assert_eq!(bytes_after_drop(BoxKey::random()), [0; KEY_LEN]);
+        assert!(SecretKey::from_slice(&[7; 31]).is_none());
     }
 
     #[test]

@@ -35,6 +35,7 @@ use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::frame;
 use crate::wire::greeting::{mechanism_name, MECHANISM_LEN};
+use zeroize::Zeroize;
 
 /// What a handshake step led to.
 #[derive(Debug)]
@@ -49,12 +50,19 @@ pub enum Progress {
 
 /// What a server asks its ZAP handler (RFC 27): the mechanism and the client's
 /// credentials (PLAIN: user name and password; CURVE: the client's public key; NULL: none).
+/// The credentials are zeroised on drop (a PLAIN password is among them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZapRequest {
     /// `NULL`, `PLAIN` or `CURVE`.
     pub mechanism: &'static str,
     /// The credential frames.
     pub credentials: Vec<Vec<u8>>,
+}
+
+impl Drop for ZapRequest {
+    fn drop(&mut self) {
+        self.credentials.iter_mut().for_each(Zeroize::zeroize);
+    }
 }
 
 /// The mechanism a connection runs.

@@ -19,6 +19,7 @@ use crate::socket_type::SocketType;
 use crate::wire::command::{Command, Metadata};
 use crate::wire::frame;
 use crate::wire::greeting::{mechanism_name, MECHANISM_LEN};
+use zeroize::Zeroizing;
 
 /// Where the handshake is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +38,9 @@ pub struct Plain {
     socket_type: SocketType,
     routing_id: Vec<u8>,
     as_server: bool,
-    /// The client's credentials (empty on a server).
+    /// The client's credentials (empty on a server); the password zeroised on drop.
     username: Vec<u8>,
-    password: Vec<u8>,
+    password: Zeroizing<Vec<u8>>,
     state: State,
 }
 
@@ -62,7 +63,7 @@ impl Plain {
             routing_id: routing_id.to_vec(),
             as_server: false,
             username: username.to_vec(),
-            password: password.to_vec(),
+            password: Zeroizing::new(password.to_vec()),
             state: State::ExpectWelcome,
         })
     }
@@ -74,7 +75,7 @@ impl Plain {
             routing_id: routing_id.to_vec(),
             as_server: true,
             username: Vec::new(),
-            password: Vec::new(),
+            password: Zeroizing::default(),
             state: State::ExpectHello,
         }
     }
@@ -208,8 +209,8 @@ mod tests {
             panic!("no ZAP request");
         };
         assert_eq!(
-            (request.mechanism, request.credentials),
-            ("PLAIN", vec![b"u".to_vec(), b"p".to_vec()])
+            (request.mechanism, &request.credentials[..]),
+            ("PLAIN", &[b"u".to_vec(), b"p".to_vec()][..])
         );
         assert!(out.is_empty());
         server.zap_accepted(&mut out).unwrap();
