@@ -42,6 +42,7 @@
 //! | any but `Closed` | [`Connection::send_error`] | `Closed` | ERROR queued |
 //! | `Closed` | [`Connection::feed`] | `Closed` | [`Error::Closed`] |
 //! | any but `Closed` | [`Connection::on_timeout`] finds a timer expired | `Closed` | [`Expired`] |
+//! | `ExpectHandshake` (CURVE server) | [`Connection::on_timeout`] 60 s after WELCOME | `ExpectHandshake` | cookie key discarded: a later INITIATE fails |
 //!
 //! The timers themselves (handshake deadline, heartbeat, TTL) are in [`crate::timers`].
 
@@ -53,6 +54,7 @@ use crate::error::{ApiMisuse, Error, PeerMisbehaved};
 use crate::mechanism::crypto::{SecretKey, KEY_LEN};
 use crate::mechanism::{
     CurveClient, CurveServer, Mechanism, Null, PeerMetadata, Plain, Progress, ZapRequest,
+    COOKIE_KEY_LIFETIME,
 };
 use crate::socket_type::SocketType;
 use crate::timers::{Due, Expired, TimerSettings, Timers};
@@ -190,6 +192,8 @@ pub struct Connection {
     zap_request: Option<ZapRequest>,
     /// Where a CURVE MESSAGE is opened (kept to reuse its allocation).
     plaintext: Vec<u8>,
+    /// When a CURVE server's cookie key must be discarded (while it holds one).
+    cookie_key_expiry: Option<Duration>,
 }
 
 impl Connection {
@@ -268,6 +272,7 @@ impl Connection {
             timers: Timers::new(TimerSettings::default(), Duration::ZERO),
             zap_request: None,
             plaintext: Vec::new(),
+            cookie_key_expiry: None,
         }
     }
 
@@ -472,6 +477,11 @@ impl Connection {
             }
             command if self.state == State::ExpectHandshake => {
                 let progress = self.mechanism.handle(command, &mut self.pending)?;
+                self.cookie_key_expiry = match self.cookie_key_expiry {
+                    _ if !self.mechanism.holds_cookie_key() => None,
+                    None => Some(now + COOKIE_KEY_LIFETIME),
+                    running => running,
+                };
                 self.on_progress(progress, now, sink)?;
             }
             Command::Ping { ttl, context } => {
@@ -500,7 +510,11 @@ impl Connection {
         if self.state == State::Closed {
             return None;
         }
-        self.timers.next_deadline()
+        let timers = self.timers.next_deadline();
+        match (timers, self.cookie_key_expiry) {
+            (Some(timers), Some(cookie)) => Some(timers.min(cookie)),
+            (timers, cookie) => timers.or(cookie),
+        }
     }
 
     /// Time passed: queue a PING if one is due, or report the timer that expired (the
@@ -508,6 +522,10 @@ impl Connection {
     pub fn on_timeout(&mut self, now: Duration) -> Option<Expired> {
         if self.state == State::Closed {
             return None;
+        }
+        if self.cookie_key_expiry.is_some_and(|expiry| now >= expiry) {
+            self.cookie_key_expiry = None;
+            self.mechanism.discard_cookie_key();
         }
         match self.timers.on_timeout(now) {
             Due::Nothing => None,

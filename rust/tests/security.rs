@@ -408,3 +408,70 @@ proptest! {
         let _ = take_output(&mut conn, &[]);
     }
 }
+
+/// A CURVE client and server (no timers) taken to the point where the server has sent its
+/// WELCOME at time zero and the client has answered: the INITIATE, not yet delivered.
+fn curve_up_to_initiate() -> (Connection, Vec<u8>) {
+    let server_secret = SecretKey::generate();
+    let mut client = secured(
+        SocketType::Push,
+        Security::CurveClient {
+            secret: SecretKey::generate(),
+            server: server_secret.public_key(),
+        },
+    );
+    let mut server = secured(
+        SocketType::Pull,
+        Security::CurveServer {
+            secret: server_secret,
+            zap: false,
+        },
+    );
+    let server_greeting = take_output(&mut server, &[]).unwrap();
+    let client_greeting = take_output(&mut client, &[]).unwrap();
+    feed(&mut server, &client_greeting).unwrap();
+    feed(&mut client, &server_greeting).unwrap();
+    assert_eq!(server.next_deadline(), None, "no cookie key before HELLO");
+    let hello = take_output(&mut client, &[]).unwrap();
+    feed(&mut server, &hello).unwrap();
+    let welcome = take_output(&mut server, &[]).unwrap();
+    feed(&mut client, &welcome).unwrap();
+    let initiate = take_output(&mut client, &[]).unwrap();
+    (server, initiate)
+}
+
+#[test]
+fn curve_cookie_key_is_discarded_after_sixty_seconds() {
+    let sixty = Duration::from_secs(60);
+    let (mut server, initiate) = curve_up_to_initiate();
+    // The WELCOME's cookie key has a deadline although no handshake limit is set.
+    assert_eq!(server.next_deadline(), Some(sixty));
+    assert_eq!(server.on_timeout(sixty - Duration::from_millis(1)), None);
+    assert_eq!(server.next_deadline(), Some(sixty));
+    // At 60 s the key goes; the connection itself waits on (libzmq has no such timer).
+    assert_eq!(server.on_timeout(sixty), None);
+    assert!(!server.is_closed());
+    assert_eq!(server.next_deadline(), None);
+    // The client's INITIATE, genuine but late, now fails as an unopenable cookie.
+    let mut got = common::Recorder::default();
+    let err = server
+        .feed(&initiate, sixty + Duration::from_secs(1), &mut got)
+        .unwrap_err();
+    assert_eq!(err.protocol_code(), Some(code::CRYPTOGRAPHIC));
+    assert!(got.events.is_empty() && server.is_closed());
+}
+
+#[test]
+fn curve_cookie_key_dies_with_a_valid_initiate_in_time() {
+    let (mut server, initiate) = curve_up_to_initiate();
+    let mut got = common::Recorder::default();
+    server
+        .feed(&initiate, Duration::from_secs(59), &mut got)
+        .unwrap();
+    assert_eq!(got.events, [Got::Ready]);
+    assert_eq!(
+        server.next_deadline(),
+        None,
+        "no cookie timer after INITIATE"
+    );
+}

@@ -8,8 +8,11 @@
 //! | `AwaitZap` | [`CurveServer::zap_accepted`] | done | READY |
 //! | any | anything else, a box that does not open | failed | |
 //!
-//! The cookie key lives only from HELLO to INITIATE (RFC 26 asks to discard it once
-//! INITIATE arrives); the handshake deadline bounds that time. No ERROR is sent for a
+//! The cookie key is made for this connection's WELCOME (as libzmq's `produce_welcome`)
+//! and lives only until INITIATE arrives or [`COOKIE_KEY_LIFETIME`] has passed, whichever
+//! comes first (RFC 26: "discard ... after a short interval, for example 60 seconds, or as
+//! soon as the client sends a valid INITIATE"); the connection runs that timer. An INITIATE
+//! after it finds no key and fails as a cookie that does not open. No ERROR is sent for a
 //! broken handshake, as libzmq: only a ZAP refusal earns one, sent by the connection.
 
 use crate::error::{Error, InvalidFrame, PeerMisbehaved};
@@ -27,17 +30,19 @@ use crate::wire::frame;
 const HELLO_LEN: usize = 200;
 /// INITIATE's smallest size (no metadata), name included.
 const MIN_INITIATE_LEN: usize = 257;
+/// How long a cookie key outlives its WELCOME at most (RFC 26's example interval).
+pub const COOKIE_KEY_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Where the server handshake is.
 #[derive(Debug)]
 enum State {
     ExpectHello,
     /// WELCOME sent: the client's transient key C', the short nonce of its HELLO, and the
-    /// key of the cookie we gave it.
+    /// key of the cookie we gave it (None once discarded).
     ExpectInitiate {
         client_transient: [u8; KEY_LEN],
         hello_nonce: u64,
-        cookie_key: BoxKey,
+        cookie_key: Option<BoxKey>,
     },
     /// Waiting for the ZAP handler's verdict on the client's key.
     AwaitZap {
@@ -114,6 +119,9 @@ impl CurveServer {
                     data,
                 },
             ) => {
+                // A discarded cookie key opens nothing: the cookie fails as a forged one would.
+                let cookie_key =
+                    cookie_key.ok_or(PeerMisbehaved::Cryptographic("INITIATE cookie"))?;
                 let (client, peer, channel) =
                     self.on_initiate(data, &client_transient, hello_nonce, &cookie_key)?;
                 // The cookie key dies here (zeroised on drop), before anything else happens.
@@ -128,6 +136,24 @@ impl CurveServer {
                 Ok(self.ready(peer, channel, out))
             }
             (_, other) => Err(unexpected(other)),
+        }
+    }
+
+    /// Whether a cookie key is held (WELCOME sent, INITIATE not yet in, key not expired).
+    pub(super) fn holds_cookie_key(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectInitiate {
+                cookie_key: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// Forgets the cookie key (zeroised as it drops): its lifetime is over.
+    pub(super) fn discard_cookie_key(&mut self) {
+        if let State::ExpectInitiate { cookie_key, .. } = &mut self.state {
+            *cookie_key = None;
         }
     }
 
@@ -184,7 +210,7 @@ impl CurveServer {
         Ok(State::ExpectInitiate {
             client_transient,
             hello_nonce: u64::from_be_bytes(short_nonce),
-            cookie_key,
+            cookie_key: Some(cookie_key),
         })
     }
 

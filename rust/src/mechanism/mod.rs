@@ -26,7 +26,7 @@ mod plain;
 
 pub use curve::Channel;
 pub use curve_client::CurveClient;
-pub use curve_server::CurveServer;
+pub use curve_server::{CurveServer, COOKIE_KEY_LIFETIME};
 pub use null::Null;
 pub use plain::Plain;
 
@@ -168,6 +168,21 @@ impl Mechanism {
         };
         if let Some(channel) = channel {
             *self = Mechanism::Curve(Box::new(channel));
+        }
+    }
+
+    /// Whether a CURVE server holds a cookie key (between its WELCOME and the INITIATE).
+    pub fn holds_cookie_key(&self) -> bool {
+        match self {
+            Mechanism::CurveServer(server) => server.holds_cookie_key(),
+            _ => false,
+        }
+    }
+
+    /// Forgets a CURVE server's cookie key: [`COOKIE_KEY_LIFETIME`] has passed.
+    pub fn discard_cookie_key(&mut self) {
+        if let Mechanism::CurveServer(server) = self {
+            server.discard_cookie_key();
         }
     }
 
