@@ -551,11 +551,11 @@ class Socket(SocketConveniences, OptionAttributes):
         self._last_endpoint = endpoint
 
     async def _open_udp(self, address: str, *, bind: bool) -> str:
-        """Bind (DISH, DGRAM) or connect (RADIO; DISH and DGRAM alike) ``udp://address``:
-        one peer whose pipes a datagram task carries; return the resolved endpoint."""
+        """Bind (DISH, DGRAM) or connect (RADIO) ``udp://address``: one peer whose pipes a
+        datagram task carries; return the resolved endpoint."""
         udp_check_type(self.type, bind=bind)
         send_only = self.type == SocketType.RADIO
-        parsed = udp_parse(address, bind=not send_only)
+        parsed = udp_parse(address, bind=bind, ipv6=bool(self._options[SocketOption.IPV6]))
         await checkpoint()
         self._check_open()
         sock, resolved = open_udp_socket(parsed, self._options, send_only=send_only)

@@ -15,13 +15,6 @@ from zmtrio._transport import _udp as udp
 from tests.drafts._libzmq import DIRECTIONS, LibzmqContext, LibzmqSocket, link
 
 
-def free_udp_port() -> int:
-    """A udp port nobody on 127.0.0.1 uses right now."""
-    with stdlib_socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def zmtrio_radio_until_joined(radio: zmtrio.Socket, dish: LibzmqSocket) -> None:
     """Send probes to group ``sync`` until the DISH (joined to it) gets one: its JOIN
     has reached the RADIO (or udp is up). Then drain the probes."""
@@ -104,16 +97,32 @@ async def test_libzmq_radio_to_zmtrio_dish_over_tcp(
     assert (await dish.recv_message()).group == b"sync"
 
 
+#: udp over IPv4, and over IPv6 with the IPV6 option: (host, IPV6).
+FAMILIES = [("127.0.0.1", 0), ("[::1]", 1)]
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A udp port nobody on ``host`` (``[::1]``: IPv6) uses right now."""
+    family = stdlib_socket.AF_INET6 if host.startswith("[") else stdlib_socket.AF_INET
+    with stdlib_socket.socket(family, stdlib_socket.SOCK_DGRAM) as probe:
+        probe.bind((host.strip("[]"), 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(("host", "ipv6"), FAMILIES)
 async def test_zmtrio_radio_to_libzmq_dish_over_udp(
-    ctx: zmtrio.Context, lctx: LibzmqContext
+    ctx: zmtrio.Context, lctx: LibzmqContext, host: str, ipv6: int
 ) -> None:
-    port = free_udp_port()
+    port = free_udp_port(host)
     dish = lctx.socket(zmtrio.DISH)
-    dish.bind(f"udp://127.0.0.1:{port}")
+    dish.set_int(zmtrio.IPV6, ipv6)
+    dish.bind(f"udp://{host}:{port}")
     dish.join(b"sync")
     dish.join(b"tv")
     radio = ctx.socket(zmtrio.RADIO)
-    await radio.connect(f"udp://127.0.0.1:{port}")
+    radio.ipv6 = ipv6
+    await radio.connect(f"udp://{host}:{port}")
+    assert radio.last_endpoint == f"udp://{host}:{port}"
     await zmtrio_radio_until_joined(radio, dish)
     for n in range(20):
         await radio.send(b"radio-%d" % n, group=b"radio")  # sent, filtered by the DISH
@@ -122,17 +131,20 @@ async def test_zmtrio_radio_to_libzmq_dish_over_udp(
         assert await dish.recv() == (b"tv-%d" % n, 0, b"tv")
 
 
+@pytest.mark.parametrize(("host", "ipv6"), FAMILIES)
 async def test_libzmq_radio_to_zmtrio_dish_over_udp(
-    ctx: zmtrio.Context, lctx: LibzmqContext
+    ctx: zmtrio.Context, lctx: LibzmqContext, host: str, ipv6: int
 ) -> None:
     dish = ctx.socket(zmtrio.DISH)
-    endpoint = await dish.bind("udp://127.0.0.1:*")
-    assert endpoint.startswith("udp://127.0.0.1:") and not endpoint.endswith(":0")
+    dish.ipv6 = ipv6
+    endpoint = await dish.bind(f"udp://{host}:*")
+    assert endpoint.startswith(f"udp://{host}:") and not endpoint.endswith(":0")
     dish.join(b"sync")
     dish.join(b"tv")
     long_group = b"L" * 255
     dish.join(long_group)
     radio = lctx.socket(zmtrio.RADIO)
+    radio.set_int(zmtrio.IPV6, ipv6)
     radio.connect(endpoint)
     await libzmq_radio_until_joined(radio, dish)
     for n in range(20):
