@@ -32,6 +32,7 @@
 //! | `ExpectHandshake` | [`Connection::zap_accepted`] | `ExpectHandshake` or `Ready` | the mechanism's reply queued |
 //! | `ExpectHandshake` | data frame, unexpected command, a box that does not open | `Closed` | protocol error |
 //! | `ExpectHandshake` | ERROR | `Closed` | [`Event::Error`] |
+//! | `ExpectHandshake` (CURVE/PLAIN server awaiting ZAP) | any frame, ERROR included | `Closed` | protocol error (libzmq's) |
 //! | `Ready` | data frame (CURVE: a MESSAGE, opened first) | `Ready` | [`Sink::frame`] |
 //! | `Ready` | PING | `Ready` | PONG queued, [`Event::Ping`] |
 //! | `Ready` | SUBSCRIBE / CANCEL | `Ready` | [`Event::Subscribe`] / [`Event::Cancel`] |
@@ -449,10 +450,13 @@ impl Connection {
     ) -> Result<ControlFlow<()>, S::Error> {
         if !frame.is_command() {
             if self.state != State::Ready {
-                return Err(Error::from(PeerMisbehaved::DataBeforeReady).into());
+                return Err(Error::from(self.handshake_input_refused()).into());
             }
             sink.frame(frame.body, frame.more())?;
             return Ok(ControlFlow::Continue(()));
+        }
+        if self.state == State::ExpectHandshake && self.mechanism.refuses_input_awaiting_zap() {
+            return Err(Error::from(PeerMisbehaved::InputAwaitingZap).into());
         }
         if self.state == State::Ready {
             // After the handshake libzmq acts on these four only and discards every other
@@ -502,6 +506,15 @@ impl Connection {
             Command::Pong { .. } | Command::Ready(_) | Command::Unknown { .. } => {}
         }
         Ok(ControlFlow::Continue(()))
+    }
+
+    /// Why a data frame during the handshake is refused.
+    fn handshake_input_refused(&self) -> PeerMisbehaved {
+        if self.mechanism.refuses_input_awaiting_zap() {
+            PeerMisbehaved::InputAwaitingZap
+        } else {
+            PeerMisbehaved::DataBeforeReady
+        }
     }
 
     /// When [`Connection::on_timeout`] must next be called (`None`: no timer runs, or the

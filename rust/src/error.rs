@@ -185,6 +185,11 @@ pub enum PeerMisbehaved {
     /// ERROR may arrive during the handshake.
     #[error("unexpected command {0:?} during the handshake")]
     UnexpectedCommand(String),
+    /// RFC 27 leaves the server's handshake waiting for its ZAP handler, when the client has
+    /// nothing to send; libzmq's CURVE and PLAIN servers fail anything that arrives then
+    /// (`process_handshake_command` in `waiting_for_zap_reply`, ZMTP_UNSPECIFIED).
+    #[error("the peer sent a frame while its ZAP request was pending")]
+    InputAwaitingZap,
     /// RFC 26 §"The HELLO Command": "the server MUST reject HELLO commands with an unknown
     /// version" (1.0 is the only one).
     #[error("CURVE version {0}.{1} is not 1.0")]
@@ -213,7 +218,8 @@ impl PeerMisbehaved {
         match self {
             PeerMisbehaved::BadSignature
             | PeerMisbehaved::UnversionedPeer
-            | PeerMisbehaved::UnsupportedVersion(_) => code::ZMTP_UNSPECIFIED,
+            | PeerMisbehaved::UnsupportedVersion(_)
+            | PeerMisbehaved::InputAwaitingZap => code::ZMTP_UNSPECIFIED,
             PeerMisbehaved::MechanismMismatch(_) => code::MECHANISM_MISMATCH,
             PeerMisbehaved::IncompatibleSocketType { .. } => code::INVALID_METADATA,
             PeerMisbehaved::DataBeforeReady

@@ -475,3 +475,50 @@ fn curve_cookie_key_dies_with_a_valid_initiate_in_time() {
         "no cookie timer after INITIATE"
     );
 }
+
+#[test]
+fn any_input_while_zap_is_pending_fails_curve_and_plain_servers_as_libzmq() {
+    // libzmq's servers in `waiting_for_zap_reply` fail every message, command or data,
+    // ERROR included, with ZMTP_UNSPECIFIED.
+    let ping = hex("04 07 04 50 49 4e 47 00 00");
+    let error = hex("04 0a 05 45 52 52 4f 52 03 34 30 30");
+    let data = hex("00 02 68 69");
+    for input in [&ping, &error, &data] {
+        let mut curve = ConnectionPair::of(
+            curve_client(SocketType::Push, SERVER_PUBLIC),
+            curve_server(SocketType::Pull, true),
+        );
+        curve.pump().unwrap();
+        assert!(matches!(curve.b_got.events[..], [Got::Zap(..)]));
+        assert_eq!(code_of(&mut curve.b, input), code::ZMTP_UNSPECIFIED);
+        assert!(curve.b.is_closed() && !curve.b.is_ready());
+
+        let mut plain = ConnectionPair::of(
+            secured(
+                SocketType::Push,
+                Security::PlainClient {
+                    username: b"u".to_vec(),
+                    password: Zeroizing::new(b"p".to_vec()),
+                },
+            ),
+            secured(SocketType::Pull, Security::PlainServer),
+        );
+        plain.pump().unwrap();
+        assert!(matches!(plain.b_got.events[..], [Got::Zap(..)]));
+        assert_eq!(code_of(&mut plain.b, input), code::ZMTP_UNSPECIFIED);
+        assert!(plain.b.is_closed());
+    }
+}
+
+#[test]
+fn null_server_awaiting_zap_takes_the_peer_ready_and_nothing_more() {
+    // libzmq's NULL mechanism takes the peer's READY while its ZAP request is pending, and
+    // fails any later command as unexpected.
+    let client = Connection::new(SocketType::Push, b"", None);
+    let server = secured(SocketType::Pull, Security::Null { zap: true });
+    let mut pair = ConnectionPair::of(client, server);
+    pair.pump().unwrap();
+    assert_eq!(pair.b_got.events, [Got::Zap("NULL".into(), vec![])]);
+    let ping = hex("04 07 04 50 49 4e 47 00 00");
+    assert_eq!(code_of(&mut pair.b, &ping), code::UNEXPECTED_COMMAND);
+}

@@ -139,6 +139,11 @@ impl CurveServer {
         }
     }
 
+    /// Whether the handshake waits for the ZAP handler's verdict (no input is valid meanwhile).
+    pub(super) fn awaits_zap(&self) -> bool {
+        matches!(self.state, State::AwaitZap { .. })
+    }
+
     /// Whether a cookie key is held (WELCOME sent, INITIATE not yet in, key not expired).
     pub(super) fn holds_cookie_key(&self) -> bool {
         matches!(

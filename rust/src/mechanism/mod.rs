@@ -171,6 +171,16 @@ impl Mechanism {
         }
     }
 
+    /// Whether a CURVE or PLAIN server waits for its ZAP verdict, when libzmq fails any
+    /// input (a NULL server with a ZAP request pending still takes the peer's READY).
+    pub fn refuses_input_awaiting_zap(&self) -> bool {
+        match self {
+            Mechanism::Plain(plain) => plain.awaits_zap(),
+            Mechanism::CurveServer(server) => server.awaits_zap(),
+            _ => false,
+        }
+    }
+
     /// Whether a CURVE server holds a cookie key (between its WELCOME and the INITIATE).
     pub fn holds_cookie_key(&self) -> bool {
         match self {

@@ -80,6 +80,11 @@ impl Plain {
         }
     }
 
+    /// Whether a server waits for the ZAP handler's verdict (no input is valid meanwhile).
+    pub(super) fn awaits_zap(&self) -> bool {
+        self.state == State::AwaitZap
+    }
+
     /// Whether this is the server side.
     pub fn is_server(&self) -> bool {
         self.as_server
