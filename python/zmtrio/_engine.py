@@ -217,19 +217,53 @@ class Engine:
             raise
 
     async def _authenticate(self, mechanism: str, credentials: list[bytes]) -> None:
-        """Ask ZAP about the peer (``_zap``) and go on with the handshake or refuse it."""
+        """Ask ZAP about the peer (``_zap``) and go on with the handshake or refuse it.
+
+        The peer's input is read meanwhile, as libzmq's engine reads on: what arrives before
+        the verdict reaches the waiting handshake, which fails on it as libzmq's does (a
+        NULL server takes the peer's READY), and a peer that hangs up is seen at once."""
         conn = self._conn
-        try:
-            self._verdict = await authenticate(
-                self._socket, mechanism, credentials, self._address, self._endpoint
-            )
-        except AuthenticationFailed as exc:
-            if exc.error is not None:
-                conn.send_error(exc.error)
+        failures: list[BaseException] = []
+        outcome: Verdict | AuthenticationFailed | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._read_awaiting_zap, failures, nursery.cancel_scope)
+            try:
+                outcome = await authenticate(
+                    self._socket, mechanism, credentials, self._address, self._endpoint
+                )
+            except AuthenticationFailed as exc:
+                outcome = exc
+            nursery.cancel_scope.cancel()
+        if failures:
+            raise failures[0]
+        if isinstance(outcome, AuthenticationFailed):
+            if outcome.error is not None:
+                conn.send_error(outcome.error)
                 await self._flush()
-            raise
+            raise outcome
+        assert outcome is not None
+        self._verdict = outcome
         conn.zap_accepted(self._now())
         await self._flush()
+
+    async def _read_awaiting_zap(
+        self, failures: list[BaseException], scope: trio.CancelScope
+    ) -> None:
+        """Feed the peer's bytes while its ZAP request is pending; the first failure is
+        recorded and ends the wait."""
+        conn = self._conn
+        events = self._events
+        try:
+            while True:
+                data, _ = await self._io.receive_some(self._next_read)
+                if not data:
+                    raise ConnectionResetError(errno.ECONNRESET, "closed in the handshake")
+                self._next_read = conn.feed(data, self.peer.inp.queue, events, self._now())
+                if events:
+                    self._handle_events(events)
+        except (_core.ProtocolError, _PeerRefused, *_CONNECTION_LOST) as exc:
+            failures.append(exc)
+            scope.cancel()
 
     async def _flush(self) -> None:
         """Write pending protocol output (greeting, handshake commands)."""
