@@ -1,0 +1,96 @@
+"""``maybe_cancelled`` answers trio's ``checkpoint_if_cancelled`` question without a coroutine:
+it must say yes whenever trio's function would checkpoint (else a cancelled send or recv that
+could complete would not raise ``Cancelled``), and no otherwise (else the per-message paths
+lose what it saves)."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+import zmtrio
+from zmtrio import _cancellation
+from zmtrio._cancellation import maybe_cancelled
+
+
+def test_this_trio_gets_the_cheap_question() -> None:
+    # Falling back to always asking trio is correct but slow: with the trio the project
+    # tests against, the fast check must be in use.
+    assert maybe_cancelled is not _cancellation._always
+
+
+async def test_true_exactly_when_the_task_is_cancelled() -> None:
+    assert not maybe_cancelled()
+    with trio.CancelScope() as outer:
+        outer.cancel()
+        assert maybe_cancelled()
+        with trio.CancelScope(shield=True):
+            assert not maybe_cancelled()
+        assert maybe_cancelled()
+    with trio.move_on_after(3600):
+        assert not maybe_cancelled()
+
+
+async def test_child_tasks_see_their_own_scopes() -> None:
+    seen: list[bool] = []
+
+    async def child(cancelled: bool) -> None:
+        with trio.CancelScope() as scope:
+            if cancelled:
+                scope.cancel()
+            seen.append(maybe_cancelled())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(child, True)
+        nursery.start_soon(child, False)
+    assert sorted(seen) == [False, True]
+
+
+def test_true_in_the_main_task_while_a_ctrl_c_waits() -> None:
+    # trio's SIGINT handler leaves ki_pending set when the signal lands in protected code;
+    # the main task's next checkpoint raises KeyboardInterrupt, other tasks carry on.
+    seen: list[tuple[str, bool]] = []
+
+    def pending_ctrl_c(task_name: str) -> None:
+        runner = trio.lowlevel.current_task()._runner
+        runner.ki_pending = True
+        try:
+            seen.append((task_name, maybe_cancelled()))
+        finally:
+            runner.ki_pending = False
+
+    async def other() -> None:
+        pending_ctrl_c("other")
+
+    async def main() -> None:
+        pending_ctrl_c("main")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(other)
+
+    trio.run(main)
+    assert seen == [("main", True), ("other", False)]
+
+
+async def test_a_send_or_recv_that_could_complete_raises_when_cancelled(
+    ctx: zmtrio.Context,
+) -> None:
+    with trio.fail_after(10):
+        pull = ctx.socket(zmtrio.PULL)
+        push = ctx.socket(zmtrio.PUSH)
+        endpoint = await pull.bind("tcp://127.0.0.1:*")
+        await push.connect(endpoint)
+        await push.send(b"first")
+        assert await pull.poll(zmtrio.POLLIN) == zmtrio.POLLIN
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            # Each call could complete at once (room to send, a message waiting): the
+            # cancellation must win, and neither may take or queue a message.
+            with pytest.raises(trio.Cancelled):
+                await push.send(b"never")
+            with pytest.raises(trio.Cancelled):
+                await pull.recv()
+        assert await pull.recv() == b"first"
+        await push.send(b"second")
+        assert await pull.recv() == b"second"
+        push.close()
+        pull.close()
