@@ -15,6 +15,7 @@ import trio
 
 from .._version import __version__, zmq_version
 from ._app import Parser, run_command
+from ._bench_cli import add_bench_output_options, run_bench
 from ._keygen import add_keygen_command
 from ._malamute import add_malamute_commands, run_malamute_command
 from ._monitor import add_monitor_command, run_monitor
@@ -35,6 +36,15 @@ def _positive(text: str) -> int:
     return value
 
 
+def _peers(text: str) -> list[str]:
+    from ._bench import parse_peers
+
+    try:
+        return parse_peers(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="zmtrio",
@@ -52,13 +62,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench = commands.add_parser(
         "bench",
-        help="measure throughput or latency, side by side with pyzmq",
+        help="measure throughput or latency, side by side with pyzmq and pyomq",
         description=(
             "Measure PUSH->PULL throughput, PAIR or REQ/REP round trips, or PUB->SUB fan-out "
-            "with peers in separate processes. With pyzmq installed (or --vs pyzmq) the "
-            "same workload also runs on pyzmq in the same run and each zmtrio row is given "
-            "as a ratio: per-message send/recv against zmq.asyncio and blocking pyzmq, "
-            "send_batch/recv_batch against blocking pyzmq."
+            "with peers in separate processes. With pyzmq installed (or --vs pyzmq,pyomq,raw) "
+            "the same workload also runs on each peer in the same run and each zmtrio row is "
+            "given as a ratio: per-message send/recv against each peer's asyncio and blocking "
+            "APIs, send_batch/recv_batch against the blocking ones; raw adds the floor of "
+            "plain sockets (a 1 MiB-chunk stream, or a bare trio ping-pong)."
         ),
     )
     bench.add_argument(
@@ -70,12 +81,16 @@ def _parser() -> argparse.ArgumentParser:
             "pubsub",
             "radio-dish",
             "inproc-threads",
+            "raw",
+            "raw-pingpong",
             *RELIABILITY_WORKLOADS,
         ],
         default="throughput",
         help="PUSH->PULL throughput (default), PAIR or REQ/REP round trips, PUB->SUB or "
         "RADIO->DISH fan-out (radio-dish: zmtrio only, pyzmq has no draft types); "
         "inproc-threads (PUSH->PULL over inproc between two threads' trio loops); "
+        "raw (1 MiB sendall/recv_into chunks over a plain socket: the loopback limit) or "
+        "raw-pingpong (a bare trio ping-pong: the round-trip floor); "
         "connections (--count peers on one ROUTER) or soak (--duration s of churn)",
     )
     add_reliability_options(bench)
@@ -100,9 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--per-message", action="store_true", help="only per-message send/recv")
     bench.add_argument(
         "--vs",
-        choices=["pyzmq", "none"],
+        type=_peers,
         default=None,
-        help="compare with pyzmq in the same run (default: when pyzmq is installed)",
+        metavar="PEERS",
+        help="compare in the same run with a comma list of pyzmq, pyomq and raw, or none "
+        "(default: pyzmq when it is installed)",
     )
     bench.add_argument(
         "--curve",
@@ -113,8 +130,9 @@ def _parser() -> argparse.ArgumentParser:
         "--progress",
         choices=["auto", "always", "never"],
         default="auto",
-        help="progress bar on stderr (auto: when it is a terminal)",
+        help="progress bar on stderr (auto: on a terminal, for rows running over 2 s)",
     )
+    add_bench_output_options(bench)
     bench.set_defaults(run=_run_bench)
     add_role_commands(commands)
     add_monitor_command(commands)
@@ -156,22 +174,20 @@ def _run_bench(args: argparse.Namespace) -> None:
     if args.workload in RELIABILITY_WORKLOADS:
         run_reliability_workload(args)
         return
-    from ._bench import bench
-
     if args.per_message:
         modes = ["zmtrio"]
     elif args.batch is not None:
         modes = ["zmtrio-batch"]
     else:
         modes = ["zmtrio", "zmtrio-batch"]
-    versus = args.vs
-    if versus is None:
+    peers = args.vs
+    if peers is None:
         try:
             import zmq  # noqa: F401
         except ImportError:
-            versus = "none"
+            peers = []
         else:
-            versus = "pyzmq"
+            peers = ["pyzmq"]
     if args.workload == "inproc-threads":
         from ._bench_threads import bench_threads
 
@@ -180,21 +196,8 @@ def _run_bench(args: argparse.Namespace) -> None:
             count=args.count,
             batch=args.batch or 1024,
             modes=modes,
-            versus=versus,
+            versus="pyzmq" if "pyzmq" in peers else "none",
             out=sys.stdout,
         )
         return
-    bench(
-        workload=args.workload,
-        transport=args.transport,
-        size=args.size,
-        count=args.count,
-        batch=args.batch or 1024,
-        subscribers=args.subscribers,
-        modes=modes,
-        versus=versus,
-        show_progress=args.progress == "always"
-        or (args.progress == "auto" and sys.stderr.isatty()),
-        out=sys.stdout,
-        curve=args.curve,
-    )
+    run_bench(args, modes, peers)

@@ -11,6 +11,9 @@ blocking baseline pays no coroutine cost.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +23,8 @@ from typing import Any
 import trio
 
 import zmtrio
+
+from ._bench_raw import run_raw
 
 #: How many messages pass between progress updates.
 PROGRESS_STEP = 4096
@@ -33,6 +38,8 @@ ROLES = {
     "reqrep": ("echo", "client"),
     "pubsub": ("publisher", "subscriber"),
     "radio-dish": ("publisher", "subscriber"),
+    "raw": ("receiver", "sender"),
+    "raw-pingpong": ("echo", "client"),
 }
 #: The workloads with many subscribers.
 FAN_OUT = ("pubsub", "radio-dish")
@@ -52,7 +59,7 @@ _SOCKET_TYPES = {
 class Job:
     """One peer's part of a workload."""
 
-    implementation: str  # "zmtrio", "zmtrio-batch", "pyzmq-asyncio", "pyzmq"
+    implementation: str  # "zmtrio", "zmtrio-batch", "pyzmq[-asyncio]", "pyomq[-asyncio]", "raw..."
     workload: str  # a key of ROLES
     transport: str
     size: int
@@ -93,20 +100,25 @@ def secure(sock: Any, job: Job, binds: bool) -> None:
         sock.curve_serverkey = _SERVER_PUBLIC
 
 
-def bind_endpoint(transport: str) -> str:
+def bind_endpoint(transport: str, library: str = "zmtrio") -> str:
     """Where the binding peer binds for ``transport``."""
     if transport == "tcp":
         return "tcp://127.0.0.1:*"
     if transport == "ipc":
+        if library == "pyomq":  # pyomq reports "ipc://*" back instead of the path it chose
+            return f"ipc://{tempfile.gettempdir()}/zmtrio-bench-{os.getpid()}.ipc"
         return "ipc://*"
     return "inproc://zmtrio-bench"
 
 
 def run(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
     """Process entry point: play ``role`` of ``job`` (``"both"``: inproc, both roles)."""
-    if job.implementation.startswith("zmtrio"):
+    library, _, face = job.implementation.partition("-")
+    if library == "zmtrio":
         trio.run(_zmtrio_main, job, role, endpoint, shared)
-    elif job.implementation == "pyzmq-asyncio":
+    elif library == "raw":
+        run_raw(job, role, endpoint, shared)
+    elif face == "asyncio":
         asyncio.run(_pyzmq_asyncio_main(job, role, endpoint, shared))
     else:
         _pyzmq_blocking_main(job, role, endpoint, shared)
@@ -274,40 +286,65 @@ async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared
                 nursery.start_soon(_zmtrio_play, job, connector_role, connector, shared)
 
 
-# ---------------------------------------------------------------- pyzmq
+# ---------------------------------------------------------------- pyzmq and pyomq
+
+
+def _library(job: Job) -> Any:
+    """The module of a pyzmq-like peer: ``zmq`` (pyzmq) or ``pyomq`` (same names)."""
+    return importlib.import_module("pyomq" if job.implementation.startswith("pyomq") else "zmq")
 
 
 def _pyzmq_socket(context: Any, job: Job, role: str, endpoint: str | None, shared: Shared) -> Any:
-    import zmq
-
+    zmq = _library(job)
     sock = context.socket(int(_SOCKET_TYPES[job.workload][role]))
     secure(sock, job, binds=endpoint is None)
     if role == "subscriber":
-        sock.subscribe(b"")
+        if job.workload == "radio-dish":
+            sock.join(_GROUP)
+        else:
+            sock.subscribe(b"")
     if endpoint is None:
-        sock.bind(bind_endpoint(job.transport))
+        sock.bind(bind_endpoint(job.transport, job.implementation.partition("-")[0]))
         shared.results.put(("endpoint", sock.getsockopt(zmq.LAST_ENDPOINT).decode()))
     else:
         sock.connect(endpoint)
     return sock
 
 
-async def _pyzmq_asyncio_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
-    import zmq.asyncio
+def _pyzmq_send(job: Job, sock: Any) -> Any:
+    """The socket's send; RADIO sends each message as [group, body] (pyomq's face)."""
+    if job.workload != "radio-dish":
+        return sock.send
+    return lambda body: sock.send_multipart([_GROUP, body])
 
-    context = zmq.asyncio.Context()
+
+def _pyzmq_recv(job: Job, sock: Any) -> Any:
+    """The socket's recv; DISH receives [group, body] and hands back the body."""
+    if job.workload != "radio-dish":
+        return sock.recv
+    if job.implementation.endswith("-asyncio"):
+
+        async def recv_body() -> bytes:
+            return (await sock.recv_multipart())[-1]  # type: ignore[no-any-return]
+
+        return recv_body
+    return lambda: sock.recv_multipart()[-1]
+
+
+async def _pyzmq_asyncio_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
+    context = importlib.import_module(f"{_library(job).__name__}.asyncio").Context()
     sock = _pyzmq_socket(context, job, role, endpoint, shared)
-    await _play_async(job, role, sock.send, sock.recv, asyncio.sleep, shared)
+    await _play_async(
+        job, role, _pyzmq_send(job, sock), _pyzmq_recv(job, sock), asyncio.sleep, shared
+    )
     sock.close(linger=-1)
     context.term()
 
 
 def _pyzmq_blocking_main(job: Job, role: str, endpoint: str | None, shared: Shared) -> None:
-    import zmq
-
-    context = zmq.Context()
+    context = _library(job).Context()
     sock = _pyzmq_socket(context, job, role, endpoint, shared)
-    send, recv = sock.send, sock.recv
+    send, recv = _pyzmq_send(job, sock), _pyzmq_recv(job, sock)
     payload = _payload(job)
     count = job.count
     if role == "sender":
