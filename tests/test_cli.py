@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-#: One table row: library, API, rate (with thousands separators), microseconds, ratio.
+#: One table row: library, API, rate (with thousands separators), its range (--runs > 1),
+#: MB/s (one-way workloads), microseconds, ratio.
 ROW = re.compile(
-    r"^(?P<library>zmtrio|pyzmq)\s+(?P<api>\S.*?)\s+(?P<rate>\d[\d,]*)\s+(?P<us>\d+\.\d+)"
-    r"(?:\s+(?P<ratio>\d+\.\d+x \S.*))?$"
+    r"^(?P<library>zmtrio|pyzmq|pyomq|raw)\s+(?P<api>\S.*?)\s+(?P<rate>\d[\d,]*)"
+    r"(?:\s+(?P<low>\d[\d,]*)-(?P<high>\d[\d,]*))?(?:\s+(?P<mb>\d[\d,]*\.\d))?\s+(?P<us>\d+\.\d+)(?:\s+(?P<ratio>\d+\.\d+x \S.*))?$"
 )
 #: A continuation line with a second ratio (latency: zmtrio against zmq.asyncio).
 EXTRA_RATIO = re.compile(r"^\s+(?P<ratio>\d+\.\d+x \S.*)$")
@@ -29,7 +30,9 @@ class Row:
     api: str
     rate: float
     microseconds: float
+    megabytes: float | None = None
     ratios: list[str] = field(default_factory=list)
+    span: tuple[float, float] | None = None  # the rate's range over the runs
 
 
 def zmtrio_cli(*args: str, timeout: float = 100) -> subprocess.CompletedProcess[bytes]:
@@ -45,6 +48,10 @@ def bench(*args: str) -> str:
     result = zmtrio_cli("bench", "--count", COUNT, "--progress", "never", *args)
     assert result.returncode == 0, result.stderr.decode()
     return result.stdout.decode()
+
+
+def number(text: str) -> float:
+    return float(text.replace(",", ""))
 
 
 def parse_table(output: str) -> tuple[str, list[Row]]:
@@ -65,7 +72,9 @@ def parse_table(output: str) -> tuple[str, list[Row]]:
                     match["api"],
                     float(match["rate"].replace(",", "")),
                     float(match["us"]),
+                    float(match["mb"].replace(",", "")) if match["mb"] else None,
                     [match["ratio"]] if match["ratio"] else [],
+                    (number(match["low"]), number(match["high"])) if match["low"] else None,
                 )
             )
             continue
@@ -81,13 +90,16 @@ def check_rates(rows: list[Row]) -> None:
     for row in rows:
         assert row.rate > 0
         assert row.microseconds > 0
+        if row.span is not None:  # a median within its range
+            assert row.span[0] <= row.rate <= row.span[1]
         # Both columns are one measurement: microseconds (2 decimals) = 1e6 / rate.
         assert row.microseconds == pytest.approx(1e6 / row.rate, rel=0.01, abs=0.006)
 
 
 def check_ratios(rows: list[Row]) -> None:
-    """Every ratio names a pyzmq row of the table and is our rate over that row's rate."""
-    theirs = {f"pyzmq {row.api}": row for row in rows if row.library == "pyzmq"}
+    """Every ratio names another library's row of the table and is our rate over that
+    row's rate."""
+    theirs = {f"{row.library} {row.api}": row for row in rows if row.library != "zmtrio"}
     for row in rows:
         for ratio in row.ratios:
             value, _, named = ratio.partition("x ")
