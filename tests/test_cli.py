@@ -16,7 +16,8 @@ import pytest
 #: MB/s (one-way workloads), microseconds, ratio.
 ROW = re.compile(
     r"^(?P<library>zmtrio|pyzmq|pyomq|raw)\s+(?P<api>\S.*?)\s+(?P<rate>\d[\d,]*)"
-    r"(?:\s+(?P<low>\d[\d,]*)-(?P<high>\d[\d,]*))?(?:\s+(?P<mb>\d[\d,]*\.\d))?\s+(?P<us>\d+\.\d+)(?:\s+(?P<ratio>\d+\.\d+x \S.*))?$"
+    r"(?:\s+(?P<low>\d[\d,]*)-(?P<high>\d[\d,]*))?(?:\s+(?P<mb>\d[\d,]*\.\d))?"
+    r"\s+(?P<us>\d+\.\d+)(?:\s+(?P<ratio>\d+\.\d+x \S.*))?$"
 )
 #: A continuation line with a second ratio (latency: zmtrio against zmq.asyncio).
 EXTRA_RATIO = re.compile(r"^\s+(?P<ratio>\d+\.\d+x \S.*)$")
