@@ -14,17 +14,34 @@ import os
 import socket
 import tempfile
 import time
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import trio
-
-if TYPE_CHECKING:
-    from ._workers import Job, Shared
 
 __all__ = ["CHUNK", "run_raw"]
 
 #: The unit a ``raw`` stream moves per system call.
 CHUNK = 1 << 20
+
+
+class Job(Protocol):
+    """What a floor reads of ``_workers.Job`` (not imported: ``_workers`` imports this)."""
+
+    @property
+    def implementation(self) -> str: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+
+
+class Shared(Protocol):
+    """What a floor uses of ``_workers.Shared``: the report queue and the progress count."""
+
+    results: Any
+    progress: Any
 
 
 def _unix_path() -> str:
