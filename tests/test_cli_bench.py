@@ -7,6 +7,7 @@ moved), never their speed."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import statistics
@@ -237,3 +238,80 @@ def test_from_json_needs_plot(tmp_path: Path) -> None:
     result = zmtrio_cli("bench", "--from-json", str(tmp_path / "x.json"), timeout=30)
     assert result.returncode == 1
     assert "--plot" in result.stderr.decode()
+
+
+def readme_table(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "readme_table.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_readme_table_from_json(throughput_json: tuple[str, Path], tmp_path: Path) -> None:
+    _, path = throughput_json
+    document = json.loads(path.read_text())
+    result = readme_table(str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    ratios = lines.index("") + 1  # the ratios table follows the figures table
+    assert lines[0].startswith("| workload | figure | zmtrio `send`/`recv` |")
+    (row,) = lines[2 : ratios - 1]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[:2] == ["64 B PUSH->PULL, tcp", "msg/s"]
+    rows = {r["implementation"]: r for r in document["benches"][0]["rows"]}
+    median, low, high = (rows["zmtrio"][key]["msg_per_s"] for key in ("median", "min", "max"))
+    assert cells[2] == f"{median:,.0f} ({low:,.0f}-{high:,.0f})"
+    assert cells[3] == ""  # --per-message: no batch row
+    assert all(cells[4:]), cells  # pyzmq, pyomq (both faces) and the raw floor
+    ratio_rows = [line for line in lines[ratios:] if line.startswith("| 64 B")]
+    (ratio_row,) = ratio_rows
+    ratio_cells = [cell.strip() for cell in ratio_row.strip("|").split("|")]
+    by_versus = {r["versus"]: r["ratio"] for r in document["benches"][0]["ratios"]}
+    assert ratio_cells[2:] == [
+        f"{by_versus[name]:.2f}x"
+        for name in ("pyzmq", "pyomq", "pyzmq-asyncio", "pyomq-asyncio", "raw")
+    ]
+    text = result.stdout
+    versions = document["versions"]
+    assert f"pyomq {versions['pyomq']}" in text and f"libzmq {versions['libzmq']}" in text
+    assert document["machine"]["cpu"] in text and "load average" in text
+    assert "`zmtrio bench --count 2000 --vs pyzmq,pyomq,raw --per-message --runs 2`" in text
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n<!-- bench-table -->\nold\n<!-- /bench-table -->\n\ntail\n")
+    result = readme_table(str(path), "--write", str(readme))
+    assert result.returncode == 0, result.stderr
+    written = readme.read_text()
+    assert written.startswith("# x\n\n<!-- bench-table -->\n| workload |")
+    assert written.endswith("<!-- /bench-table -->\n\ntail\n") and "old" not in written
+    assert text in written
+
+
+def test_readme_table_refuses_other_json(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"benches": []}')
+    result = readme_table(str(path))
+    assert result.returncode == 1
+    assert "not a zmtrio bench --json file" in result.stderr
+
+
+def test_callgrind_prints_a_table_per_side() -> None:
+    """benches/callgrind.py's rows (the counting itself needs valgrind and minutes)."""
+    spec = importlib.util.spec_from_file_location("callgrind", ROOT / "benches" / "callgrind.py")
+    assert spec is not None and spec.loader is not None
+    callgrind = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(callgrind)
+    assert callgrind.header(True).splitlines() == [
+        "| side | instructions per message | instructions counted | messages |",
+        "|---|---|---|---|",
+    ]
+    assert callgrind.line("send", 234_560_000, 20_000, True) == (
+        "| PUSH `send` | 11,728 | 234,560,000 | 20,000 |"
+    )
+    assert callgrind.line("recv", 210_000_000, 20_000, False).split() == [
+        "recv", "10,500", "210,000,000", "over", "20,000"
+    ]  # fmt: skip
+    assert callgrind.header(False).split()[:4] == ["side", "instructions", "per", "message"]
