@@ -19,7 +19,14 @@ from typing import Final
 import trio
 import zmtrio
 
-__all__ = ["DIRECTIONS", "LibzmqContext", "LibzmqSocket", "libzmq_drafts", "link"]
+__all__ = [
+    "DIRECTIONS",
+    "LibzmqContext",
+    "LibzmqSocket",
+    "libzmq_drafts",
+    "link",
+    "until_udp_bound",
+]
 
 #: Which end binds, for tests run both ways.
 DIRECTIONS: Final = ["zmtrio-binds", "zmtrio-connects"]
@@ -268,3 +275,16 @@ async def link(
         theirs.connect(await ours.bind(endpoint))
     else:
         await ours.connect(theirs.bind(endpoint))
+
+
+async def until_udp_bound(port: int) -> None:
+    """Wait until a udp socket of this network namespace is bound to ``port``: libzmq
+    binds a udp endpoint in its I/O thread, after ``zmq_bind`` returned. Read from the
+    kernel's tables (``/proc/net/udp``, ``udp6``), which probing with a bind would race."""
+    local_port = f":{port:04X}"
+    while True:
+        for table in ("/proc/net/udp", "/proc/net/udp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                if line.split()[1].endswith(local_port):  # sl, local_address, ...
+                    return
+        await trio.sleep(0.01)

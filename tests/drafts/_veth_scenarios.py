@@ -23,7 +23,7 @@ from typing import Any, Final
 import trio
 import zmtrio
 
-from tests.drafts._libzmq import LibzmqContext
+from tests.drafts._libzmq import LibzmqContext, until_udp_bound
 
 GROUP4: Final = "239.0.0.7"
 GROUP6: Final = "ff12::7"
@@ -78,23 +78,23 @@ async def _collect_hops(sock: stdlib_socket.socket, hops: dict[str, int]) -> Non
 
 async def receive(ctx: zmtrio.Context, lctx: LibzmqContext) -> dict[str, Any]:
     report: dict[str, Any] = {"dish4": [], "hops": {}, "libzmq_dish6": [], "zmtrio_dish6": []}
+    theirs6 = lctx.socket(zmtrio.DISH, timeout_ms=200)
+    theirs6.set_int(zmtrio.IPV6, 1)
+    theirs6.bind(f"udp://{IFACE_B};[{GROUP6}]:{PORT6_TO_LIBZMQ}")
+    theirs6.join(b"six")
+    await until_udp_bound(PORT6_TO_LIBZMQ)  # before the hops reader takes the port too
     dish4 = ctx.socket(zmtrio.DISH)
     dish4.join("tv")
     await dish4.bind(f"udp://{IFACE_B};{GROUP4}:{PORT4}")
+    ours6 = ctx.socket(zmtrio.DISH)
+    ours6.ipv6 = 1
+    ours6.join("six")
+    await ours6.bind(f"udp://{IFACE_B};[{GROUP6}]:{PORT6_TO_ZMTRIO}")
     readers = [
         _hops_reader(stdlib_socket.AF_INET, GROUP4, PORT4),
         _hops_reader(stdlib_socket.AF_INET6, GROUP6, PORT6_TO_LIBZMQ),
         _hops_reader(stdlib_socket.AF_INET6, GROUP6, PORT6_TO_ZMTRIO),
     ]
-    theirs6 = lctx.socket(zmtrio.DISH, timeout_ms=200)
-    theirs6.set_int(zmtrio.IPV6, 1)
-    theirs6.bind(f"udp://{IFACE_B};[{GROUP6}]:{PORT6_TO_LIBZMQ}")
-    theirs6.join(b"six")
-    ours6 = ctx.socket(zmtrio.DISH)
-    ours6.ipv6 = 1
-    ours6.join("six")
-    await ours6.bind(f"udp://{IFACE_B};[{GROUP6}]:{PORT6_TO_ZMTRIO}")
-    await trio.sleep(0.2)  # libzmq binds in its I/O thread
     print("ready", flush=True)
 
     async def collect_dish4() -> None:

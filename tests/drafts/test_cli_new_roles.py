@@ -14,7 +14,7 @@ import pytest
 import trio
 import zmtrio
 
-from tests.drafts._libzmq import LibzmqContext
+from tests.drafts._libzmq import LibzmqContext, until_udp_bound
 from tests.drafts.test_radio_dish import free_udp_port
 
 #: How long a role command may take to finish once its peer has done its part (s).
@@ -95,7 +95,10 @@ async def test_client_and_peer_roles_against_libzmq(
 async def test_scatter_role_to_libzmq_gather(lctx: LibzmqContext) -> None:
     gather = lctx.socket(zmtrio.GATHER)
     endpoint = gather.bind("tcp://127.0.0.1:*")
-    async with role("scatter", "--connect", endpoint, "one", "two", "three") as cmd:
+    # --linger: room for a slow connection under load, not a wait (it ends once all went).
+    async with role(
+        "scatter", "--connect", endpoint, "--linger", "20000", "one", "two", "three"
+    ) as cmd:
         assert [(await gather.recv())[0] for _ in range(3)] == [b"one", b"two", b"three"]
         assert await output(cmd) == []
 
@@ -122,7 +125,7 @@ async def test_dgram_role_with_libzmq_dgram(lctx: LibzmqContext) -> None:
     dgram = lctx.socket(zmtrio.DGRAM)
     port = free_udp_port()
     dgram.bind(f"udp://127.0.0.1:{port}")
-    await trio.sleep(0.1)  # libzmq binds in its I/O thread
+    await until_udp_bound(port)
     async with role(
         "dgram", "--bind", "udp://127.0.0.1:*", "-d", "|", "-n", "1", f"127.0.0.1:{port}|hello"
     ) as cmd:

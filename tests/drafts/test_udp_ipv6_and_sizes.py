@@ -13,7 +13,7 @@ import trio
 import zmtrio
 from zmtrio._transport import _udp as udp
 
-from tests.drafts._libzmq import LibzmqContext, LibzmqError
+from tests.drafts._libzmq import LibzmqContext, LibzmqError, until_udp_bound
 from tests.drafts.test_radio_dish import free_udp_port, libzmq_radio_until_joined
 
 IPV6 = int(zmtrio.IPV6)
@@ -139,7 +139,7 @@ async def test_datagrams_past_8192_bytes(ctx: zmtrio.Context, lctx: LibzmqContex
     their_port = free_udp_port()
     theirs.bind(f"udp://127.0.0.1:{their_port}")
     theirs.join(b"g")
-    await trio.sleep(0.1)  # libzmq binds in its I/O thread
+    await until_udp_bound(their_port)
     datagram = b"\x01g" + bytes(range(256)) * 40  # 10242 bytes
     with stdlib_socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_DGRAM) as sender:
         sender.sendto(datagram, ("127.0.0.1", int(our_endpoint.rsplit(":", 1)[1])))
