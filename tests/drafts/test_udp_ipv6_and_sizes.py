@@ -147,3 +147,26 @@ async def test_datagrams_past_8192_bytes(ctx: zmtrio.Context, lctx: LibzmqContex
     cut = datagram[2 : udp.MAX_DATAGRAM]
     assert await theirs.recv() == (cut, 0, b"g")
     assert await ours.recv() == cut
+
+
+async def test_dgram_datagrams_past_8192_bytes(ctx: zmtrio.Context, lctx: LibzmqContext) -> None:
+    """DGRAM as RADIO/DISH: a body over 8192 bytes is dropped at the sender, and a longer
+    datagram arrives cut at 8192 bytes, as at libzmq's DGRAM."""
+    ours = ctx.socket(zmtrio.DGRAM)
+    our_port = int((await ours.bind("udp://127.0.0.1:*")).rsplit(":", 1)[1])
+    theirs = lctx.socket(zmtrio.DGRAM)
+    their_port = free_udp_port()
+    theirs.bind(f"udp://127.0.0.1:{their_port}")
+    await until_udp_bound(their_port)
+    with trio.socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_DGRAM) as plain:
+        await plain.bind(("127.0.0.1", 0))
+        plain_address = b"127.0.0.1:%d" % plain.getsockname()[1]
+        fits = b"f" * udp.MAX_DATAGRAM
+        await ours.send_multipart([plain_address, fits + b"!"])  # one byte too many
+        await ours.send_multipart([plain_address, fits])
+        assert (await plain.recvfrom(65536))[0] == fits
+        datagram = bytes(range(256)) * 40  # 10240 bytes
+        await plain.sendto(datagram, ("127.0.0.1", our_port))
+        await plain.sendto(datagram, ("127.0.0.1", their_port))
+    assert (await ours.recv_multipart())[1] == datagram[: udp.MAX_DATAGRAM]
+    assert (await theirs.recv_multipart())[1] == datagram[: udp.MAX_DATAGRAM]
