@@ -181,29 +181,33 @@ class Engine:
 
     async def _handshake(self) -> None:
         """Exchange greetings and READY, until the connection's handshake deadline;
-        messages that follow READY are already queued."""
+        messages that follow READY are already queued. A timer that does not end the
+        handshake (a CURVE server's cookie key expiring) lets it go on."""
         conn = self._conn
         while not conn.ready:
-            deadline = conn.next_deadline()
-            with trio.move_on_at(math.inf if deadline is None else deadline):
-                await self._exchange_handshake()
+            with trio.CancelScope() as scope:
+                await self._exchange_handshake(scope)
             if not conn.ready and conn.on_timeout(self._now()) is not None:
                 self._socket.emit(
                     EventType.HANDSHAKE_FAILED_NO_DETAIL, errno.ETIMEDOUT, self._endpoint
                 )
                 raise _Disconnected("handshake timed out")
 
-    async def _exchange_handshake(self) -> None:
+    async def _exchange_handshake(self, scope: trio.CancelScope) -> None:
+        """Run the handshake until the connection's next deadline, which ``scope`` follows
+        as each step may move it (a CURVE server's WELCOME starts its cookie key's timer)."""
         conn = self._conn
         queue = self.peer.inp.queue
         events = self._events
         try:
+            self._follow_deadline(scope)
             await self._flush()
             while not conn.ready:
                 data, _ = await self._io.receive_some(self._next_read)
                 if not data:
                     raise ConnectionResetError(errno.ECONNRESET, "closed in the handshake")
                 self._next_read = conn.feed(data, queue, events, self._now())
+                self._follow_deadline(scope)
                 await self._flush()
                 if events:
                     self._handle_events(events)
@@ -215,6 +219,11 @@ class Engine:
             # libzmq reports a handshake cut short before the disconnect itself.
             self._socket.emit(EventType.HANDSHAKE_FAILED_NO_DETAIL, exc.errno or 0, self._endpoint)
             raise
+
+    def _follow_deadline(self, scope: trio.CancelScope) -> None:
+        """Let ``scope`` end at the connection's next deadline, as it now stands."""
+        deadline = self._conn.next_deadline()
+        scope.deadline = math.inf if deadline is None else deadline
 
     async def _authenticate(self, mechanism: str, credentials: list[bytes]) -> None:
         """Ask ZAP about the peer (``_zap``) and go on with the handshake or refuse it.

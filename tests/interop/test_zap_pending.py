@@ -14,6 +14,7 @@ import zmtrio
 from zmtrio import EventType, _core
 
 from tests.conftest import ZmqPeer, next_event
+from tests.interop.test_security_pairs import curve_client_options
 
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 #: libzmq's ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED.
@@ -54,7 +55,8 @@ async def test_other_connections_progress_while_one_zap_request_stalls(
     ctx: zmtrio.Context, zctx: zmq.Context[Any]
 ) -> None:
     public, secret = zmtrio.curve_keypair()
-    slow_public, slow_secret = zmq.curve_keypair()
+    slow = ZmqPeer(zctx, zmq.PUSH)
+    slow_public = curve_client_options(slow.sock, public)
     asked, release = trio.Event(), trio.Event()
     async with trio.open_nursery() as nursery:
         await nursery.start(
@@ -64,21 +66,13 @@ async def test_other_connections_progress_while_one_zap_request_stalls(
         server.curve_secretkey = secret
         server.curve_server = True
         endpoint = await server.bind("tcp://127.0.0.1:*")
-
-        slow = ZmqPeer(zctx, zmq.PUSH)
-        slow.sock.curve_publickey = slow_public
-        slow.sock.curve_secretkey = slow_secret
-        slow.sock.curve_serverkey = public
         slow.connect(endpoint)
         slow.sock.send(b"slow", zmq.NOBLOCK)  # queued by libzmq until its handshake ends
         with trio.fail_after(10):
             await asked.wait()
 
-        fast_public, fast_secret = zmq.curve_keypair()
         fast = ZmqPeer(zctx, zmq.PUSH)
-        fast.sock.curve_publickey = fast_public
-        fast.sock.curve_secretkey = fast_secret
-        fast.sock.curve_serverkey = public
+        curve_client_options(fast.sock, public)
         fast.connect(endpoint)
         for number in range(3):
             await fast.send_multipart([b"fast %d" % number])
