@@ -1,25 +1,47 @@
-"""``maybe_cancelled`` answers trio's ``checkpoint_if_cancelled`` question without a coroutine:
+"""``cancellation_check()`` answers trio's ``checkpoint_if_cancelled`` question without a coroutine:
 it must say yes whenever trio's function would checkpoint (else a cancelled send or recv that
 could complete would not raise ``Cancelled``), and no otherwise (else the per-message paths
 lose what it saves)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import trio
 import trio.testing
 import zmtrio
 from zmtrio import _cancellation
-from zmtrio._cancellation import maybe_cancelled
+from zmtrio._cancellation import cancellation_check
 
 
 def test_this_trio_gets_the_cheap_question() -> None:
     # Falling back to always asking trio is correct but slow: with the trio the project
     # tests against, the fast check must be in use.
-    assert maybe_cancelled is not _cancellation._always
+    assert cancellation_check() is not _cancellation._always
+
+
+def test_a_check_serves_later_runs_of_its_thread_and_other_threads_get_their_own() -> None:
+    check = cancellation_check()
+    seen: list[bool] = []
+
+    async def cancelled_or_not(check_here: object) -> None:
+        assert callable(check_here)
+        seen.append(check_here())
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            seen.append(check_here())
+
+    for _ in range(2):  # one check, two runs of this thread's trio loop
+        trio.run(cancelled_or_not, check)
+    thread = threading.Thread(target=lambda: trio.run(cancelled_or_not, cancellation_check()))
+    thread.start()
+    thread.join(timeout=30)
+    assert seen == [False, True] * 3
 
 
 async def test_true_exactly_when_the_task_is_cancelled() -> None:
+    maybe_cancelled = cancellation_check()
     assert not maybe_cancelled()
     with trio.CancelScope() as outer:
         outer.cancel()
@@ -33,6 +55,7 @@ async def test_true_exactly_when_the_task_is_cancelled() -> None:
 
 async def test_child_tasks_see_their_own_scopes() -> None:
     seen: list[bool] = []
+    maybe_cancelled = cancellation_check()
 
     async def child(cancelled: bool) -> None:
         with trio.CancelScope() as scope:
@@ -50,6 +73,7 @@ def test_true_in_the_main_task_while_a_ctrl_c_waits() -> None:
     # trio's SIGINT handler leaves ki_pending set when the signal lands in protected code;
     # the main task's next checkpoint raises KeyboardInterrupt, other tasks carry on.
     seen: list[tuple[str, bool]] = []
+    maybe_cancelled = cancellation_check()
 
     def pending_ctrl_c(task_name: str) -> None:
         runner = trio.lowlevel.current_task()._runner

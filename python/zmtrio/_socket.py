@@ -18,7 +18,7 @@ from typing import Any, Final, Literal, Protocol, final, overload
 import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, checkpoint_if_cancelled
 
-from ._cancellation import maybe_cancelled
+from ._cancellation import cancellation_check
 from ._constants import (
     DONTWAIT,
     ENOTSUP,
@@ -176,6 +176,7 @@ class Socket(SocketConveniences, OptionAttributes):
         "_last_endpoint",
         "_leases",
         "_listeners",
+        "_maybe_cancelled",
         "_monitors",
         "_next_frame",
         "_options",
@@ -204,6 +205,8 @@ class Socket(SocketConveniences, OptionAttributes):
         self._context = context
         #: The thread whose trio loop owns the socket: the only one that may use it.
         self._thread = current_thread()
+        #: trio's checkpoint_if_cancelled question, cheaply, for tasks of that thread.
+        self._maybe_cancelled = cancellation_check()
         self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
         self._options[SocketOption.TYPE] = int(self._type)
         if self._type in (SocketType.SUB, SocketType.XSUB, SocketType.DISH):
@@ -612,7 +615,7 @@ class Socket(SocketConveniences, OptionAttributes):
             self._check_open()
             if self._pattern.single_frame:
                 raise ZMQError(errno.EINVAL, f"{self.type.name} sockets send single frames only")
-            if maybe_cancelled():
+            if self._maybe_cancelled():
                 await checkpoint_if_cancelled()
             self._pending_frames.append(frame)
             return
@@ -653,7 +656,7 @@ class Socket(SocketConveniences, OptionAttributes):
         # instructions).
         if self._closed or current_thread() != self._thread:
             self._check_open()
-        if self._calls >= _FAIRNESS_BATCH or maybe_cancelled():
+        if self._calls >= _FAIRNESS_BATCH or self._maybe_cancelled():
             return False
         if self._pattern.send(message):
             self._calls += 1
@@ -663,7 +666,7 @@ class Socket(SocketConveniences, OptionAttributes):
     async def _send_message(self, message: list[bytes], flags: int) -> None:
         if self._send_now(message):
             return
-        if maybe_cancelled():
+        if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         if self._pattern.send(message):
             self._calls = 0
@@ -688,7 +691,7 @@ class Socket(SocketConveniences, OptionAttributes):
         if routing_id is not None and not isinstance(routing_id, int):
             raise TypeError(f"a routing id is an int, not {type(routing_id).__name__}")
         send = partial(self._pattern.send_addressed, routing_id=routing_id, group=group)
-        if maybe_cancelled():
+        if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         message = [frame]
         if send(message):
@@ -729,7 +732,7 @@ class Socket(SocketConveniences, OptionAttributes):
         all are queued. If cancelled, a prefix of whole messages was queued."""
         batch = [_as_message(frames) for frames in messages]
         self._check_open()
-        if maybe_cancelled():
+        if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         send_many = self._pattern.send_many
         sent = send_many(batch)
@@ -787,7 +790,7 @@ class Socket(SocketConveniences, OptionAttributes):
         """
         if self._partly_read:
             self._check_open()
-            if maybe_cancelled():
+            if self._maybe_cancelled():
                 await checkpoint_if_cancelled()
             frame = self._take_frame()
         else:
@@ -819,7 +822,7 @@ class Socket(SocketConveniences, OptionAttributes):
         ``copy=False`` gives ``memoryview``s of the frames, as ``recv``."""
         if self._partly_read:
             self._check_open()
-            if maybe_cancelled():
+            if self._maybe_cancelled():
                 await checkpoint_if_cancelled()
             message = self._take_rest()
         else:
@@ -865,7 +868,7 @@ class Socket(SocketConveniences, OptionAttributes):
         # then the caller awaits _recv_message (cancelled, a yield due, nothing queued).
         if self._closed or current_thread() != self._thread:
             self._check_open()
-        if self._calls >= _FAIRNESS_BATCH or maybe_cancelled():
+        if self._calls >= _FAIRNESS_BATCH or self._maybe_cancelled():
             return None
         message = self._pattern.recv()
         if message is not None:
@@ -876,7 +879,7 @@ class Socket(SocketConveniences, OptionAttributes):
         message = self._recv_now()
         if message is not None:
             return message
-        if maybe_cancelled():
+        if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         message = self._pattern.recv()
         if message is not None:
@@ -946,7 +949,7 @@ class Socket(SocketConveniences, OptionAttributes):
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
         self._check_open()
-        if maybe_cancelled():
+        if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         recv_many = self._pattern.recv_many
         batch: list[list[bytes]] = []

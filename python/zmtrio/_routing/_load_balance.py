@@ -34,22 +34,26 @@ class LoadBalance:
     def send(self, msg: list[bytes]) -> Peer | None:
         """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know
         it, as libzmq's ``lb_t::sendpipe``); None if every peer is full, or there is none."""
-        # hot path
+        # hot path (a while loop: a range() per message measured ~1,000 instructions)
         peers = self._peers
         count = len(peers)
-        for _ in range(count):
-            index = self._next
+        index = self._next
+        tries = count
+        while tries:
             if index >= count:
                 index = 0
             peer = peers[index]
-            self._next = index + 1
+            index += 1
             out = peer.out
             queued = out.queue.try_push(msg)
             if queued > 0:
+                self._next = index
                 if queued == 1:
                     out.on_readable()
                 return peer
             out.writer_blocked = True
+            tries -= 1
+        self._next = index
         return None
 
     def send_many(self, msgs: list[list[bytes]]) -> int:
