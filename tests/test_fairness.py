@@ -4,6 +4,7 @@ starve the others."""
 
 from __future__ import annotations
 
+import pytest
 import trio
 import zmtrio
 
@@ -11,8 +12,9 @@ import zmtrio
 CALLS = 640
 
 
+@pytest.mark.parametrize("multipart", [False, True])
 async def test_sends_and_receives_that_never_wait_still_let_other_tasks_run(
-    ctx: zmtrio.Context,
+    ctx: zmtrio.Context, multipart: bool
 ) -> None:
     pull = ctx.socket(zmtrio.PULL)
     push = ctx.socket(zmtrio.PUSH)
@@ -33,11 +35,17 @@ async def test_sends_and_receives_that_never_wait_still_let_other_tasks_run(
             await trio.lowlevel.checkpoint()
             before = turns
             for _ in range(CALLS):
-                await push.send(b"m")
+                if multipart:
+                    await push.send_multipart([b"m", b"n"])
+                else:
+                    await push.send(b"m")
             while_sending = turns - before
             before = turns
             for _ in range(CALLS):
-                assert await pull.recv() == b"m"
+                if multipart:
+                    assert await pull.recv_multipart() == [b"m", b"n"]
+                else:
+                    assert await pull.recv() == b"m"
             while_receiving = turns - before
             nursery.cancel_scope.cancel()
     # About one turn per batch: ten (five at least, whatever the phase of the count and

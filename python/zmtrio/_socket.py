@@ -632,7 +632,9 @@ class Socket(SocketConveniences, OptionAttributes):
         self, frames: Iterable[BytesLike], flags: int = 0, copy: bool = True, track: bool = False
     ) -> None:
         """Send the frames as one message, atomically (``copy``, ``track``: as ``send``)."""
-        await self._send_message(_as_message(frames), flags)
+        message = _as_message(frames)
+        if not self._send_now(message):
+            await self._send_message(message, flags)
 
     def send_nowait(self, data: BytesLike) -> None:
         """Send one single-frame message now or raise ``Again``."""
@@ -826,7 +828,8 @@ class Socket(SocketConveniences, OptionAttributes):
                 await checkpoint_if_cancelled()
             message = self._take_rest()
         else:
-            message = await self._recv_message(flags)
+            ready = self._recv_now()
+            message = await self._recv_message(flags) if ready is None else ready
         return message if copy else [memoryview(frame) for frame in message]
 
     def recv_nowait(self) -> bytes:
