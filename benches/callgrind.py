@@ -14,6 +14,7 @@ start-up excluded.
     .venv/bin/python benches/callgrind.py                  # this checkout's build
     .venv/bin/python benches/callgrind.py --side send --side recv --markdown
     .venv/bin/python benches/callgrind.py --python /tmp/base/.venv/bin/python  # another one
+    .venv/bin/python benches/callgrind.py --curve          # both ends under CURVE
 
 It prints a table, one line per side (``--markdown``: a markdown table for a README or an
 issue note). Each side takes about a minute under callgrind at the default count.
@@ -29,6 +30,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 SIDES = ("send", "recv", "reqrep")
 WARMUP = 1000
@@ -40,7 +42,17 @@ MARK_FUNCTION = "os_getppid"
 # ---------------------------------------------------------------- the measured processes
 
 
-def _zmtrio_side(side: str, endpoint: str, count: int) -> None:
+def _curve_client(sock: Any, server_public: str | None) -> None:
+    """Make a zmtrio socket a CURVE client of that server (fresh keys), if one is given."""
+    if server_public is None:
+        return
+    import zmtrio
+
+    sock.curve_publickey, sock.curve_secretkey = zmtrio.curve_keypair()
+    sock.curve_serverkey = server_public.encode()
+
+
+def _zmtrio_side(side: str, endpoint: str, count: int, server_public: str | None) -> None:
     import trio
     import zmtrio
 
@@ -51,6 +63,7 @@ def _zmtrio_side(side: str, endpoint: str, count: int) -> None:
             if side == "send":
                 push = ctx.socket(zmtrio.PUSH)
                 push.linger = -1
+                _curve_client(push, server_public)
                 await push.connect(endpoint)
                 for _ in range(WARMUP):
                     await push.send(payload)
@@ -61,6 +74,7 @@ def _zmtrio_side(side: str, endpoint: str, count: int) -> None:
                 os.getppid()  # end mark
             elif side == "recv":
                 async with ctx.socket(zmtrio.PULL) as pull:
+                    _curve_client(pull, server_public)
                     await pull.connect(endpoint)
                     for _ in range(WARMUP):
                         await pull.recv()
@@ -70,6 +84,7 @@ def _zmtrio_side(side: str, endpoint: str, count: int) -> None:
                     os.getppid()
             else:
                 async with ctx.socket(zmtrio.REQ) as req:
+                    _curve_client(req, server_public)
                     await req.connect(endpoint)
                     for _ in range(WARMUP):
                         await req.send(payload)
@@ -83,7 +98,7 @@ def _zmtrio_side(side: str, endpoint: str, count: int) -> None:
     trio.run(main)
 
 
-def _pyzmq_peer(side: str, count: int, ready: Path) -> None:
+def _pyzmq_peer(side: str, count: int, ready: Path, server_secret: str | None) -> None:
     import zmq
 
     total = WARMUP + count
@@ -91,6 +106,9 @@ def _pyzmq_peer(side: str, count: int, ready: Path) -> None:
     kind = {"send": zmq.PULL, "recv": zmq.PUSH, "reqrep": zmq.REP}[side]
     sock = context.socket(kind)
     sock.linger = -1
+    if server_secret is not None:
+        sock.curve_secretkey = server_secret.encode()
+        sock.curve_server = True
     port = sock.bind_to_random_port("tcp://127.0.0.1")
     ready.write_text(f"tcp://127.0.0.1:{port}")
     payload = b"x" * SIZE
@@ -108,7 +126,7 @@ def _pyzmq_peer(side: str, count: int, ready: Path) -> None:
 # ---------------------------------------------------------------- the driver
 
 
-def _instructions(python: str, side: str, count: int, workdir: Path) -> int:
+def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool) -> int:
     """Instructions callgrind counts in the zmtrio process between the two marks."""
     ready = workdir / f"{side}.endpoint"
     ready.unlink(missing_ok=True)
@@ -116,8 +134,16 @@ def _instructions(python: str, side: str, count: int, workdir: Path) -> int:
     for old in workdir.glob(f"{side}.out*"):
         old.unlink()
     script = str(Path(__file__).resolve())
+    peer_keys: list[str] = []
+    client_keys: list[str] = []
+    if curve:
+        import zmq
+
+        public, secret = zmq.curve_keypair()
+        peer_keys = ["--server-secret", secret.decode()]
+        client_keys = ["--server-public", public.decode()]
     peer = subprocess.Popen(
-        [python, script, "--peer", side, "--count", str(count), "--ready", str(ready)]
+        [python, script, "--peer", side, "--count", str(count), "--ready", str(ready), *peer_keys]
     )
     try:
         for _ in range(6000):
@@ -140,6 +166,7 @@ def _instructions(python: str, side: str, count: int, workdir: Path) -> int:
                 str(count),
                 "--endpoint",
                 endpoint,
+                *client_keys,
             ],
             capture_output=True,
             text=True,
@@ -166,22 +193,27 @@ def main() -> None:
     parser.add_argument("--side", choices=SIDES, action="append", help="default: all")
     parser.add_argument("--workdir", default="/tmp/zmtrio-callgrind")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
+    parser.add_argument(
+        "--curve", action="store_true", help="both ends under CURVE (the pyzmq peer is the server)"
+    )
     parser.add_argument("--zmtrio", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--peer", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--ready", help=argparse.SUPPRESS)
+    parser.add_argument("--server-public", help=argparse.SUPPRESS)
+    parser.add_argument("--server-secret", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.zmtrio:
-        _zmtrio_side(args.zmtrio, args.endpoint, args.count)
+        _zmtrio_side(args.zmtrio, args.endpoint, args.count, args.server_public)
         return
     if args.peer:
-        _pyzmq_peer(args.peer, args.count, Path(args.ready))
+        _pyzmq_peer(args.peer, args.count, Path(args.ready), args.server_secret)
         return
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     print(header(args.markdown), flush=True)
     for side in args.side or SIDES:
-        total = _instructions(args.python, side, args.count, workdir)
+        total = _instructions(args.python, side, args.count, workdir, args.curve)
         print(line(side, total, args.count, args.markdown), flush=True)
 
 
