@@ -133,13 +133,10 @@ async def _closed_by_server(stream: trio.SocketStream) -> bool:
 
 
 def _pyzmq_zap_thread(
-    zctx: zmq.Context[Any], asked: trio.Event, release: threading.Event, token: Any
+    handler: zmq.Socket[Any], asked: trio.Event, release: threading.Event, token: Any
 ) -> None:
-    """libzmq's side: a ZAP handler in pyzmq's context that holds its one request."""
-    handler = zctx.socket(zmq.ROUTER)
-    handler.linger = 0
-    handler.rcvtimeo = 10_000
-    handler.bind(ZAP_ENDPOINT)
+    """libzmq's side: a ZAP handler (bound before the server can ask it) that holds its
+    one request."""
     try:
         request = handler.recv_multipart()
         trio.from_thread.run_sync(asked.set, trio_token=token)
@@ -164,8 +161,12 @@ async def test_input_while_zap_is_pending_fails_the_handshake_as_libzmq(
     async with trio.open_nursery() as nursery:
         if server_side == "pyzmq":
             token = trio.lowlevel.current_trio_token()
+            handler = zctx.socket(zmq.ROUTER)
+            handler.linger = 0
+            handler.rcvtimeo = 10_000
+            handler.bind(ZAP_ENDPOINT)
             nursery.start_soon(
-                trio.to_thread.run_sync, _pyzmq_zap_thread, zctx, asked, release, token
+                trio.to_thread.run_sync, _pyzmq_zap_thread, handler, asked, release, token
             )
             server = ZmqPeer(zctx, zmq.PULL)
             if mechanism == "CURVE":
