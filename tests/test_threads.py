@@ -286,6 +286,157 @@ async def test_high_water_mark_is_sndhwm_plus_rcvhwm(ctx: zmtrio.Context) -> Non
         assert await worker.join() == queued
 
 
+# ---------------------------------------------------------------- more patterns across loops
+
+
+async def _send_when_routable(sock: zmtrio.Socket, message: list[bytes]) -> None:
+    """A ROUTER with ROUTER_MANDATORY refuses an id it does not know yet (EHOSTUNREACH):
+    the link to the other loop is made in steps, so try again until it is known."""
+    while True:
+        try:
+            await sock.send_multipart(message)
+            return
+        except ZMQError as error:
+            if error.errno != errno.EHOSTUNREACH:
+                raise
+        await trio.sleep(0.001)
+
+
+async def test_router_to_router_across_loops(ctx: zmtrio.Context) -> None:
+    async def spoke(ctx: zmtrio.Context) -> list[bytes]:
+        async with ctx.socket(zmtrio.ROUTER) as router:
+            router.routing_id = b"spoke"
+            router.router_mandatory = 1
+            await router.connect("inproc://router-router")
+            await _send_when_routable(router, [b"hub", b"hello"])
+            return await router.recv_multipart()
+
+    async with ctx.socket(zmtrio.ROUTER) as hub:
+        hub.routing_id = b"hub"
+        await hub.bind("inproc://router-router")
+        worker = in_worker(ctx, spoke)
+        assert await hub.recv_multipart() == [b"spoke", b"hello"]
+        await hub.send_multipart([b"spoke", b"back"])
+        assert await worker.join() == [b"hub", b"back"]
+
+
+async def test_req_to_router_across_loops(ctx: zmtrio.Context) -> None:
+    async def client(ctx: zmtrio.Context) -> list[bytes]:
+        async with ctx.socket(zmtrio.REQ) as req:
+            req.routing_id = b"client"
+            await req.connect("inproc://req-router")
+            replies = []
+            for index in range(20):
+                await req.send(b"q%d" % index)
+                replies.append(await req.recv())
+            return replies
+
+    async with ctx.socket(zmtrio.ROUTER) as router:
+        await router.bind("inproc://req-router")
+        worker = in_worker(ctx, client)
+        for index in range(20):
+            # REQ's envelope: its routing id, the empty delimiter, the body.
+            routing_id, delimiter, body = await router.recv_multipart()
+            assert (routing_id, delimiter, body) == (b"client", b"", b"q%d" % index)
+            await router.send_multipart([routing_id, b"", b"a%d" % index])
+        assert await worker.join() == [b"a%d" % index for index in range(20)]
+
+
+async def test_dealer_to_rep_across_loops(ctx: zmtrio.Context) -> None:
+    async def client(ctx: zmtrio.Context) -> list[list[bytes]]:
+        async with ctx.socket(zmtrio.DEALER) as dealer:
+            await dealer.connect("inproc://dealer-rep")
+            # A DEALER talking to a REP writes the delimiter itself, and may pipeline.
+            for index in range(20):
+                await dealer.send_multipart([b"", b"q%d" % index])
+            return [await dealer.recv_multipart() for _ in range(20)]
+
+    async with ctx.socket(zmtrio.REP) as rep:
+        await rep.bind("inproc://dealer-rep")
+        worker = in_worker(ctx, client)
+        for index in range(20):
+            assert await rep.recv() == b"q%d" % index
+            await rep.send(b"a%d" % index)
+        assert await worker.join() == [[b"", b"a%d" % index] for index in range(20)]
+
+
+async def test_client_server_across_loops(ctx: zmtrio.Context) -> None:
+    async def client(ctx: zmtrio.Context) -> bytes:
+        async with ctx.socket(zmtrio.CLIENT) as sock:
+            await sock.connect("inproc://client-server")
+            await sock.send(b"ping")
+            return await sock.recv()
+
+    async with ctx.socket(zmtrio.SERVER) as server:
+        await server.bind("inproc://client-server")
+        worker = in_worker(ctx, client)
+        request = await server.recv_message()
+        assert request[0] == b"ping" and request.routing_id is not None
+        await server.send(b"pong", routing_id=request.routing_id)
+        assert await worker.join() == b"pong"
+
+
+async def test_scatter_gather_across_loops(ctx: zmtrio.Context) -> None:
+    async def scatter(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.SCATTER) as sock:
+            await sock.connect("inproc://scatter-gather")
+            for index in range(100):
+                await sock.send(b"%d" % index)
+
+    async with ctx.socket(zmtrio.GATHER) as gather:
+        await gather.bind("inproc://scatter-gather")
+        worker = in_worker(ctx, scatter)
+        assert [await gather.recv() for _ in range(100)] == [b"%d" % i for i in range(100)]
+        await worker.join()
+
+
+async def test_radio_dish_across_loops(ctx: zmtrio.Context) -> None:
+    joined = threading.Event()
+    done = threading.Event()
+
+    async def radio(ctx: zmtrio.Context) -> None:
+        async with ctx.socket(zmtrio.RADIO) as sock:
+            await sock.bind("inproc://radio-dish")
+            await trio.to_thread.run_sync(joined.wait, TEST_TIMEOUT, abandon_on_cancel=True)
+            # Until the join crosses over, RADIO drops the group's messages: repeat.
+            while not done.is_set():
+                await sock.send(b"other", group="other")
+                await sock.send(b"news", group="tv")
+                await trio.sleep(0.001)
+
+    worker = in_worker(ctx, radio)
+    async with ctx.socket(zmtrio.DISH) as dish:
+        dish.join("tv")
+        await wait_for_bind(dish, "inproc://radio-dish")
+        joined.set()
+        for _ in range(3):
+            message = await dish.recv_message()
+            assert (message[0], message.group) == (b"news", b"tv")
+        done.set()
+    await worker.join()
+
+
+async def test_peer_and_channel_across_loops(ctx: zmtrio.Context) -> None:
+    async def other_side(ctx: zmtrio.Context) -> tuple[bytes, bytes]:
+        async with ctx.socket(zmtrio.PEER) as peer, ctx.socket(zmtrio.CHANNEL) as channel:
+            routing_id = await peer.connect_peer("inproc://peer")
+            await peer.send(b"to the hub", routing_id=routing_id)
+            await channel.connect("inproc://channel")
+            await channel.send(b"on the channel")
+            return await peer.recv(), await channel.recv()
+
+    async with ctx.socket(zmtrio.PEER) as hub, ctx.socket(zmtrio.CHANNEL) as channel:
+        await hub.bind("inproc://peer")
+        await channel.bind("inproc://channel")
+        worker = in_worker(ctx, other_side)
+        message = await hub.recv_message()
+        assert message[0] == b"to the hub" and message.routing_id is not None
+        await hub.send(b"back from the hub", routing_id=message.routing_id)
+        assert await channel.recv() == b"on the channel"
+        await channel.send(b"back on the channel")
+        assert await worker.join() == (b"back from the hub", b"back on the channel")
+
+
 # ---------------------------------------------------------------- closing and cancelling
 
 
