@@ -631,6 +631,20 @@ async def test_a_socket_used_from_another_thread_raises_at_once(ctx: zmtrio.Cont
     sock.close()
 
 
+def test_thread_token_is_one_object_per_thread_never_reused() -> None:
+    from zmtrio._core import thread_token
+
+    here = thread_token()
+    assert thread_token() is here
+    others: list[object] = []
+    for _ in range(3):  # each thread ends before the next starts: no address is reused
+        thread = threading.Thread(target=lambda: others.append(thread_token()))
+        thread.start()
+        thread.join(TEST_TIMEOUT)
+    assert len({id(token) for token in [here, *others]}) == 4
+    assert thread_token() is here
+
+
 async def test_context_rules_for_threads(ctx: zmtrio.Context) -> None:
     async def without_attach() -> int:
         with pytest.raises(ZMQError) as raised:

@@ -83,8 +83,8 @@ class Context(OptionAttributes):
         self._inproc = InprocRegistry()
         self._closed = False
         #: The loops using the context, by thread: the owner's (entered), attached ones.
-        self._loops: dict[int, tuple[Loop, trio.Nursery]] = {}
-        self._owner: int | None = None
+        self._loops: dict[object, tuple[Loop, trio.Nursery]] = {}
+        self._owner: object | None = None
         #: Guards ``_sockets`` and ``_loops``, which every attached thread changes.
         self._lock = threading.Lock()
         self._defaults: dict[SocketOption, int | bytes] = {}
@@ -171,7 +171,7 @@ class Context(OptionAttributes):
         if self._closed:
             raise ContextTerminated(msg="the context is closed: no new sockets")
         if self._owner is not None and current_thread() not in self._loops:
-            raise wrong_thread(self._owner, "context")
+            raise wrong_thread("context")
         sock = Socket(self, socket_type)
         for option, value in self._defaults.items():
             if sock.type in OPTIONS_BY_ID[option].types:
@@ -236,9 +236,9 @@ class Context(OptionAttributes):
         finally:
             self._close_now()
 
-    def _sockets_of(self, thread: int) -> list[Socket]:
+    def _sockets_of(self, thread: object) -> list[Socket]:
         with self._lock:
-            return [sock for sock in self._sockets if sock._thread == thread]
+            return [sock for sock in self._sockets if sock._thread is thread]
 
     def _close_now(self) -> None:
         self._closed = True
@@ -247,7 +247,7 @@ class Context(OptionAttributes):
             loops = dict(self._loops)
         here = current_thread()
         for sock in sockets:
-            if sock._thread == here:
+            if sock._thread is here:
                 sock.close()
             elif sock._thread in loops:
                 loops[sock._thread][0].call_soon(sock.close)
@@ -283,4 +283,4 @@ class Context(OptionAttributes):
                 "its nursery runs the socket's I/O",
             )
         # Made in a thread whose loop has left attach() (or never entered it).
-        raise wrong_thread(self._owner or sock._thread, "context")
+        raise wrong_thread("context")

@@ -171,6 +171,10 @@ def ring(
     ``conflate`` ring's pops take everything queued and return only the newest
     (``ZMQ_CONFLATE``; give it no limit, as a conflating pipe is never full)."""
 
+def thread_token() -> object:
+    """The calling thread's marker: the same object on every call in one thread, a
+    different one in every other thread (never reused), so ``is`` tells threads apart."""
+
 @final
 class Connection:
     """One ZMTP 3.x connection's protocol state: greeting, handshake (NULL, PLAIN or CURVE),

@@ -272,8 +272,8 @@ class Socket(SocketConveniences, OptionAttributes):
     def close(self, linger: int | None = None) -> None:
         """Close at once, dropping unsent messages (``linger`` is accepted for pyzmq
         compatibility; only 0 is possible without awaiting, use :meth:`aclose` to linger)."""
-        if current_thread() != self._thread:
-            raise wrong_thread(self._thread)
+        if current_thread() is not self._thread:
+            raise wrong_thread()
         if self._torn_down:
             return
         self._mark_closed()
@@ -282,8 +282,8 @@ class Socket(SocketConveniences, OptionAttributes):
     async def aclose(self) -> None:
         """Close, first waiting up to ``LINGER`` ms (-1: forever) for queued messages to be
         written to connected peers. Calls blocked in the socket raise at once."""
-        if current_thread() != self._thread:
-            raise wrong_thread(self._thread)
+        if current_thread() is not self._thread:
+            raise wrong_thread()
         if self._closed:
             await checkpoint()
             return
@@ -346,8 +346,8 @@ class Socket(SocketConveniences, OptionAttributes):
         return scope
 
     def _check_open(self) -> None:
-        if current_thread() != self._thread:
-            raise wrong_thread(self._thread)
+        if current_thread() is not self._thread:
+            raise wrong_thread()
         if self._closed:
             raise trio.ClosedResourceError("the socket is closed")
 
@@ -656,7 +656,7 @@ class Socket(SocketConveniences, OptionAttributes):
         # caller awaits _send_message (cancelled, a yield due, no room). One coroutine
         # fewer per message than awaiting _send_message always (callgrind: ~800 of ~10k
         # instructions).
-        if self._closed or current_thread() != self._thread:
+        if self._closed or current_thread() is not self._thread:
             self._check_open()
         if self._calls >= _FAIRNESS_BATCH or self._maybe_cancelled():
             return False
@@ -869,7 +869,7 @@ class Socket(SocketConveniences, OptionAttributes):
     def _recv_now(self) -> list[bytes] | None:
         # hot path: like _send_now, the message to return with nothing to await, or None:
         # then the caller awaits _recv_message (cancelled, a yield due, nothing queued).
-        if self._closed or current_thread() != self._thread:
+        if self._closed or current_thread() is not self._thread:
             self._check_open()
         if self._calls >= _FAIRNESS_BATCH or self._maybe_cancelled():
             return None

@@ -732,6 +732,65 @@ fn curve_public<'py>(py: Python<'py>, secret: &[u8]) -> PyResult<Bound<'py, PyBy
     ))
 }
 
+thread_local! {
+    /// The calling thread's marker (see [`thread_token`]), made on its first call there.
+    /// Never released: a finished thread's marker must not be freed and its address reused
+    /// by a new thread's marker, which would then pass for the old thread.
+    static THREAD_TOKEN: std::cell::Cell<*mut pyo3::ffi::PyObject> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// `_core.thread_token()`: the calling thread's marker, a plain `object` that is the same
+/// on every call in one thread and different in every other, so "is this the socket's
+/// thread?" is an identity test (`is`). A raw C function: every socket call asks it, and
+/// PyO3's call wrapper costs more than the whole answer. `METH_FASTCALL` (arguments
+/// ignored) because CPython 3.11 calls such a builtin straight from the bytecode, and a
+/// `METH_NOARGS` one through its generic call path.
+unsafe extern "C" fn thread_token(
+    _module: *mut pyo3::ffi::PyObject,
+    _args: *mut *mut pyo3::ffi::PyObject,
+    _nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    let mut token = THREAD_TOKEN.get();
+    if token.is_null() {
+        // SAFETY: called by CPython with the GIL held; `object()` takes no arguments.
+        token = unsafe {
+            pyo3::ffi::PyObject_CallNoArgs(
+                std::ptr::addr_of_mut!(pyo3::ffi::PyBaseObject_Type).cast(),
+            )
+        };
+        if token.is_null() {
+            return token; // the exception is set
+        }
+        // The thread's own reference, kept for good.
+        THREAD_TOKEN.set(token);
+    }
+    // SAFETY: `token` is a live object (the thread's reference never goes); the GIL is held.
+    unsafe { pyo3::ffi::Py_IncRef(token) };
+    token
+}
+
+/// Adds [`thread_token`] to `module` as a plain C function.
+fn add_thread_token(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    // One definition for the life of the process, as CPython requires of a PyMethodDef.
+    let definition = Box::leak(Box::new(pyo3::ffi::PyMethodDef {
+        ml_name: c"thread_token".as_ptr(),
+        ml_meth: pyo3::ffi::PyMethodDefPointer {
+            PyCFunctionFast: thread_token,
+        },
+        ml_flags: pyo3::ffi::METH_FASTCALL,
+        ml_doc: c"The calling thread's marker object: `is` tells threads apart.".as_ptr(),
+    }));
+    // SAFETY: the definition lives forever; a null self and module name are allowed.
+    let function = unsafe {
+        Bound::from_owned_ptr_or_err(
+            module.py(),
+            pyo3::ffi::PyCFunction_NewEx(definition, std::ptr::null_mut(), std::ptr::null_mut()),
+        )?
+    };
+    module.add("thread_token", function)
+}
+
 /// The module `zmtrio._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -743,6 +802,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRingProducer>()?;
     m.add_class::<PyRingConsumer>()?;
     m.add_function(wrap_pyfunction!(py_ring, m)?)?;
+    add_thread_token(m)?;
     m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
     m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
     m.add_function(wrap_pyfunction!(curve_keypair, m)?)?;
