@@ -32,6 +32,7 @@ __all__ = [
     "curve_keypair",
     "curve_public",
     "ring",
+    "thread_token",
     "z85_decode",
     "z85_encode",
 ]
