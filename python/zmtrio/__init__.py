@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ._blocking import BlockingSocket as BlockingSocket
 from ._constants import CHANNEL as CHANNEL
 from ._constants import CLIENT as CLIENT
 from ._constants import (
@@ -255,6 +256,7 @@ __all__ = [
     "SERVER",
     "STREAM",
     "Again",
+    "BlockingSocket",
     "Context",
     "ContextTerminated",
     "Event",
