@@ -1,45 +1,21 @@
 """``BlockingSocket``: pyzmq's blocking calls for a thread that runs no trio loop, talking
 over inproc to sockets of the context's loop and of attached loops.
 
-Each test runs the plain thread's part in a ``threading.Thread`` joined with a timeout;
-what it raised is re-raised in the test.
+Each test runs the plain thread's part in a ``PlainThread`` (``test_threads``), joined with
+a timeout; what it raised is re-raised in the test.
 """
 
 from __future__ import annotations
 
 import errno
 import threading
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 import trio
 import zmtrio
 from conftest import TEST_TIMEOUT
+from test_threads import PlainThread
 from zmtrio import BlockingSocket, ZMQError
-
-
-class PlainThread:
-    """``fn()`` in a thread without trio; ``join`` returns its result or raises its error."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self.thread.start()
-
-    def _run(self, fn: Callable[[], Any]) -> None:
-        try:
-            self.result = fn()
-        except BaseException as exc:
-            self.error = exc
-
-    async def join(self) -> Any:
-        await trio.to_thread.run_sync(self.thread.join, TEST_TIMEOUT, abandon_on_cancel=True)
-        assert not self.thread.is_alive(), "the plain thread did not finish"
-        if self.error is not None:
-            raise self.error
-        return self.result
 
 
 async def test_a_plain_thread_hands_results_to_the_loop_in_order(ctx: zmtrio.Context) -> None:

@@ -23,32 +23,38 @@ from conftest import TEST_TIMEOUT, wait_until
 from zmtrio import ZMQError
 
 
-class Worker:
-    """A thread running its own trio loop on ``fn(*args)``; ``join`` returns its result or
-    raises what it raised."""
+class PlainThread:
+    """``fn()`` in a new thread; ``join`` returns its result or raises what it raised."""
 
-    def __init__(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    def __init__(self, fn: Callable[[], Any]) -> None:
         self.result: Any = None
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
         self.thread.start()
 
-    def _run(self, fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> None:
-        async def bounded() -> Any:
-            with trio.fail_after(TEST_TIMEOUT):
-                return await fn(*args)
-
+    def _run(self, fn: Callable[[], Any]) -> None:
         try:
-            self.result = trio.run(bounded)
+            self.result = fn()
         except BaseException as exc:
             self.error = exc
 
     async def join(self) -> Any:
         await trio.to_thread.run_sync(self.thread.join, TEST_TIMEOUT, abandon_on_cancel=True)
-        assert not self.thread.is_alive(), "the worker's loop did not finish"
+        assert not self.thread.is_alive(), "the thread did not finish"
         if self.error is not None:
             raise self.error
         return self.result
+
+
+class Worker(PlainThread):
+    """A thread running its own trio loop on ``fn(*args)``, bounded by its own deadline."""
+
+    def __init__(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        async def bounded() -> Any:
+            with trio.fail_after(TEST_TIMEOUT):
+                return await fn(*args)
+
+        super().__init__(lambda: trio.run(bounded))
 
 
 async def _attached(ctx: zmtrio.Context, body: Callable[[zmtrio.Context], Awaitable[Any]]) -> Any:
