@@ -172,6 +172,7 @@ def footer(documents: list[dict[str, Any]]) -> list[str]:
         )
         if text
     )
+    commit = f" (commit {versions['zmtrio_commit']})" if versions.get("zmtrio_commit") else ""
     lines = [
         (
             f"Medians of {'/'.join(map(str, runs))} alternating runs (zmtrio, then each "
@@ -184,7 +185,7 @@ def footer(documents: list[dict[str, Any]]) -> list[str]:
         ),
         "",
         (
-            f"Measured {when} UTC with zmtrio {versions['zmtrio']}, "
+            f"Measured {when} UTC with zmtrio {versions['zmtrio']}{commit}, "
             f"{peers}, Python {versions['python']}, trio {versions['trio']}, on "
             f"{machine['cpu']}, {machine['cores']} cores, {machine['system']}, kernel "
             f"{machine['kernel']}. {load_text(min(loads), max(loads), machine['cores'])} "

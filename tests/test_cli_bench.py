@@ -49,7 +49,18 @@ def check_document(document: dict[str, Any], runs: int) -> None:
     assert document["command"][-1] and "bench" in document["command"]
     assert document["timestamp"].endswith("+00:00")
     versions = document["versions"]
-    assert set(versions) == {"zmtrio", "pyzmq", "libzmq", "pyomq", "python", "trio"}
+    assert set(versions) == {
+        "zmtrio",
+        "zmtrio_commit",
+        "pyzmq",
+        "libzmq",
+        "pyomq",
+        "python",
+        "trio",
+    }
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True)
+    if head.returncode == 0:  # a checkout (CI's clone is one): the commit measured
+        assert head.stdout.decode().startswith(versions["zmtrio_commit"])
     assert versions["zmtrio"] and versions["python"] and versions["trio"]
     machine = document["machine"]
     assert machine["cpu"] and machine["kernel"] and machine["cores"] >= 1

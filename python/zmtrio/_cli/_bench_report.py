@@ -1,11 +1,11 @@
 """``zmtrio bench --json FILE``: every figure of a bench run, with what it ran on.
 
 The document (``"schema": "zmtrio-bench/1"``) holds the command line, a UTC timestamp, the
-library versions, the machine (CPU model, cores, kernel, load averages at the start and at
-the end) and one entry per bench measured: its settings, each row's runs (seconds,
-messages, msg/s, MB/s, us each) with their median, minimum and maximum, and the ratios
-between medians the table printed. ``benches/readme_table.py`` and ``--plot --from-json``
-read it back.
+library versions (with the git commit of zmtrio's source when it is a checkout), the machine
+(CPU model, cores, kernel, load averages at the start and at the end) and one entry per
+bench measured: its settings, each row's runs (seconds, messages, msg/s, MB/s, us each)
+with their median, minimum and maximum, and the ratios between medians the table printed.
+``benches/readme_table.py`` and ``--plot --from-json`` read it back.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -42,6 +43,21 @@ def _load() -> list[float]:
         return [round(value, 2) for value in os.getloadavg()]
     except OSError:
         return []
+
+
+def _source_commit() -> str | None:
+    """The git commit of the zmtrio source being measured, when it is a checkout."""
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(Path(__file__).parent), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return None
+    return found.stdout.strip() or None
 
 
 def _summary(summary: Summary) -> dict[str, Any]:
@@ -90,6 +106,7 @@ class Report:
         self.started = datetime.now(UTC)
         self.load_start = _load()
         self.argv = list(sys.argv if argv is None else argv)
+        self.commit = _source_commit()
         self.benches: list[dict[str, Any]] = []
 
     def add(self, result: Bench) -> None:
@@ -102,7 +119,7 @@ class Report:
             "schema": SCHEMA,
             "command": self.argv,
             "timestamp": self.started.isoformat(timespec="seconds"),
-            "versions": library_versions(),
+            "versions": {**library_versions(), "zmtrio_commit": self.commit},
             "machine": {
                 "cpu": _cpu_model(),
                 "cores": os.cpu_count(),
