@@ -94,7 +94,8 @@ def draw(document: dict[str, Any], path: str) -> int:
     axes[0].legend(fontsize="small")
     figure.suptitle(
         f"zmtrio bench, PUSH->PULL over {document['benches'][0]['transport']}, "
-        f"{document['timestamp']}, {machine['cpu']}, {machine['cores']} cores, "
+        f"{document['timestamp'][:16].replace('T', ' ')} UTC, {machine['cpu']}, "
+        f"{machine['cores']} cores, "
         f"load {load} (start/end)",
         fontsize="small",
     )
