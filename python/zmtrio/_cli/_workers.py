@@ -4,8 +4,9 @@ progress in a shared integer for the parent's progress bar.
 
 Roles: ``sender``/``receiver`` (PUSH->PULL throughput), ``client``/``echo`` (round trips:
 PAIR, or REQ/REP), ``publisher``/``subscriber`` (PUB->SUB fan-out). The role loops are
-written once for async APIs (zmtrio, pyzmq's asyncio) and once for blocking pyzmq, so the
-blocking baseline pays no coroutine cost.
+written once for async APIs (zmtrio, pyzmq's and pyomq's asyncio) and once for blocking
+pyzmq and pyomq (one face, the same names), so the blocking baselines pay no coroutine
+cost. The raw floors' roles are in ``_bench_raw``.
 """
 
 from __future__ import annotations
