@@ -94,9 +94,11 @@ def cell(row: dict[str, Any] | None, key: str, form: str) -> str:
     if "median" not in row:
         return "failed"
     median = form.format(row["median"][key])
+    # A row that failed is not run again: say after how many runs.
+    failed = f"; failed in run {len(row['runs']) + 1}" if row["failures"] else ""
     if len(row["runs"]) < 2:
-        return median
-    return f"{median} ({form.format(row['min'][key])}-{form.format(row['max'][key])})"
+        return f"{median} (1 run{failed})" if failed else median
+    return f"{median} ({form.format(row['min'][key])}-{form.format(row['max'][key])}{failed})"
 
 
 def workload_text(entry: dict[str, Any]) -> str:

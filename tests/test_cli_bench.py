@@ -309,6 +309,24 @@ def test_readme_table_from_json(throughput_json: tuple[str, Path], tmp_path: Pat
     assert text in written
 
 
+def test_readme_table_says_when_a_row_failed(
+    throughput_json: tuple[str, Path], tmp_path: Path
+) -> None:
+    """A row that failed in its second run (and was not run again) says so in its cell."""
+    _, path = throughput_json
+    document = json.loads(path.read_text())
+    (pyomq,) = [r for r in document["benches"][0]["rows"] if r["implementation"] == "pyomq"]
+    pyomq["runs"] = pyomq["runs"][:1]
+    pyomq["failures"] = ["a peer failed or did not finish in time"]
+    broken = tmp_path / "failed.json"
+    broken.write_text(json.dumps(document))
+    result = readme_table(str(broken))
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[2]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[5] == f"{pyomq['median']['msg_per_s']:,.0f} (1 run; failed in run 2)"
+
+
 def test_readme_table_refuses_other_json(tmp_path: Path) -> None:
     path = tmp_path / "other.json"
     path.write_text('{"benches": []}')
