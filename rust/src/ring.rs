@@ -20,18 +20,20 @@
 //! Items past the physical capacity (forced pushes past the limit, or a ring with no limit)
 //! wait in the producer's own spill queue, which only the producer touches, and move into
 //! the ring as room appears; the producer stays parked meanwhile so the consumer wakes it.
+//! A producer that closes with items still spilled hands them over under a lock (once, at
+//! close: never on the fast path), so the consumer takes them after the ring's own.
 
 #![allow(unsafe_code)] // the slots: see the SAFETY notes; checked with loom (rust/tests/ring_loom.rs)
 
 use std::collections::VecDeque;
 use std::mem::MaybeUninit;
 
-use sync::{Arc, AtomicUsize, Ordering, UnsafeCell};
+use sync::{Arc, AtomicUsize, Mutex, Ordering, UnsafeCell};
 
 #[cfg(not(loom))]
 mod sync {
     pub(super) use std::sync::atomic::{AtomicUsize, Ordering};
-    pub(super) use std::sync::Arc;
+    pub(super) use std::sync::{Arc, Mutex, MutexGuard};
 
     /// `std`'s cell with loom's access API, so the ring is written once for both.
     #[derive(Debug)]
@@ -52,7 +54,7 @@ mod sync {
 mod sync {
     pub(super) use loom::cell::UnsafeCell;
     pub(super) use loom::sync::atomic::{AtomicUsize, Ordering};
-    pub(super) use loom::sync::Arc;
+    pub(super) use loom::sync::{Arc, Mutex, MutexGuard};
 }
 
 /// In the tail word: the consumer waits for an item. In the head word: the producer waits
@@ -79,6 +81,9 @@ struct Shared<T> {
     mask: usize,
     head: Padded,
     tail: Padded,
+    /// The producer's spill at its close, for the consumer to take after the ring's items
+    /// (written before CLOSED is published in the tail word, read only after it is seen).
+    leftover: Mutex<VecDeque<T>>,
 }
 
 // SAFETY: a slot is written only by the producer while it lies outside [head, tail), and
@@ -153,6 +158,7 @@ pub fn ring<T>(capacity: usize, limit: usize) -> (Producer<T>, Consumer<T>) {
         mask: size - 1,
         head: Padded(AtomicUsize::new(0)),
         tail: Padded(AtomicUsize::new(PARKED)),
+        leftover: Mutex::new(VecDeque::new()),
     });
     let low_water_mark = if limit > 0 {
         limit.div_ceil(2)
@@ -311,9 +317,14 @@ impl<T> Producer<T> {
         wake_consumer
     }
 
-    /// Closes this end: the consumer takes what was published and then sees the end.
-    /// Returns whether to wake the consumer. Items still in the spill are dropped.
+    /// Closes this end: the consumer takes what was published, then what was still in
+    /// the spill, and then sees the end (a closed consumer's items are dropped). Returns
+    /// whether to wake the consumer.
     pub fn close(&mut self) -> bool {
+        if !self.spill.is_empty() && !self.is_consumer_closed() {
+            let spill = std::mem::take(&mut self.spill);
+            *lock(&self.shared.leftover) = spill;
+        }
         self.spill.clear();
         let tail = self.shared.tail.0.fetch_or(CLOSED, Ordering::AcqRel);
         tail & PARKED != 0
@@ -339,6 +350,14 @@ impl<T> Producer<T> {
     }
 }
 
+/// The guarded value, even if a thread panicked while holding the lock (the queue stays
+/// whole: it is only ever replaced or drained).
+fn lock<T>(mutex: &Mutex<T>) -> sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The popping end of a [`ring`]; only its owner's thread uses it.
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
@@ -348,9 +367,14 @@ pub struct Consumer<T> {
 }
 
 impl<T> Consumer<T> {
-    /// Items published and not yet taken.
+    /// Items published and not yet taken (a closed producer's leftover spill included).
     pub fn len(&self) -> usize {
-        distance(self.head, self.shared.tail.0.load(Ordering::Acquire))
+        let tail = self.shared.tail.0.load(Ordering::Acquire);
+        let published = distance(self.head, tail);
+        if tail & CLOSED == 0 {
+            return published;
+        }
+        published + lock(&self.shared.leftover).len()
     }
 
     /// Whether nothing is waiting to be taken.
@@ -361,14 +385,18 @@ impl<T> Consumer<T> {
     /// Whether the producer closed its end and everything it published was taken.
     pub fn is_finished(&self) -> bool {
         let tail = self.shared.tail.0.load(Ordering::Acquire);
-        tail & CLOSED != 0 && distance(self.head, tail) == 0
+        tail & CLOSED != 0
+            && distance(self.head, tail) == 0
+            && lock(&self.shared.leftover).is_empty()
     }
 
     /// Takes the oldest item; when there is none, parks the consumer (see [`Popped`]).
     pub fn pop(&mut self) -> Popped<T> {
         if self.available() == 0 {
+            let mut leftover = Vec::new();
+            self.take_leftover(1, &mut leftover);
             return Popped {
-                item: None,
+                item: leftover.pop(),
                 wake_producer: false,
             };
         }
@@ -384,16 +412,35 @@ impl<T> Consumer<T> {
     pub fn pop_many(&mut self, max: usize, out: &mut impl Extend<T>) -> bool {
         let count = self.available().min(max);
         if count == 0 {
+            self.take_leftover(max, out);
             return false;
         }
         out.extend((0..count).map(|_| self.read()));
-        self.release(count)
+        let wake_producer = self.release(count);
+        if count < max {
+            self.take_leftover(max - count, out);
+        }
+        wake_producer
+    }
+
+    /// Takes up to `max` items of a closed producer's leftover spill into `out`, once the
+    /// ring itself is drained (they come after its items); how many were taken.
+    fn take_leftover(&mut self, max: usize, out: &mut impl Extend<T>) -> usize {
+        let tail = self.shared.tail.0.load(Ordering::Acquire);
+        if max == 0 || tail & CLOSED == 0 || distance(self.head, tail) != 0 {
+            return 0;
+        }
+        let mut leftover = lock(&self.shared.leftover);
+        let count = leftover.len().min(max);
+        out.extend(leftover.drain(..count));
+        count
     }
 
     /// Closes this end and drops what is queued; the producer's pushes stay in its spill
     /// from then on. Returns whether to wake the producer (it was waiting for room).
     pub fn close(&mut self) -> bool {
         let head = self.shared.head.0.fetch_or(CLOSED, Ordering::AcqRel);
+        lock(&self.shared.leftover).clear();
         loop {
             let count = self.available();
             if count == 0 {
@@ -566,6 +613,26 @@ mod tests {
         assert!(!producer.flush());
         producer.close();
         assert_eq!(std::sync::Arc::strong_count(&item), 1, "every copy dropped");
+    }
+
+    #[test]
+    fn a_closing_producer_hands_its_spill_over_in_order() {
+        let (mut producer, mut consumer) = ring(2, 0);
+        for i in 0..5 {
+            producer.push(i);
+        }
+        assert_eq!(producer.spilled(), 3);
+        assert!(!producer.close(), "the consumer has not looked yet");
+        assert_eq!(consumer.len(), 5);
+        assert!(!consumer.is_finished());
+        assert_eq!(consumer.pop().item, Some(0));
+        let mut out = Vec::new();
+        consumer.pop_many(2, &mut out);
+        assert_eq!(out, [1, 2], "the ring's items first");
+        consumer.pop_many(10, &mut out);
+        assert_eq!(out, [1, 2, 3, 4], "then the spill's");
+        assert!(consumer.is_finished());
+        assert_eq!(consumer.pop().item, None);
     }
 
     #[test]

@@ -170,6 +170,40 @@ fn batches_and_spill_keep_order() {
 }
 
 #[test]
+fn a_producer_closing_with_items_spilled_loses_none() {
+    loom::model(|| {
+        // Capacity 2 without a limit: the third item spills, and the producer closes at
+        // once instead of waiting for room; the consumer still gets all three, in order.
+        let (mut producer, mut consumer) = ring::<usize>(2, 0);
+        let (_, consumer_signal) = signals();
+        let wait_consumer = consumer_signal.clone();
+        let consumer_thread = thread::spawn(move || {
+            let mut out = Vec::new();
+            loop {
+                let before = out.len();
+                consumer.pop_many(8, &mut out);
+                if out.len() == before {
+                    if consumer.is_finished() {
+                        break;
+                    }
+                    wait_consumer.wait();
+                }
+            }
+            out
+        });
+        let (taken, wake) = producer.push_many(&mut (0..3), 3);
+        assert_eq!(taken, 3);
+        if wake {
+            consumer_signal.wake();
+        }
+        if producer.close() {
+            consumer_signal.wake();
+        }
+        assert_eq!(consumer_thread.join().unwrap(), [0, 1, 2]);
+    });
+}
+
+#[test]
 fn consumer_closing_mid_stream_frees_the_producer_and_every_item() {
     loom::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
