@@ -24,14 +24,17 @@ async def test_a_plain_thread_hands_results_to_the_loop_in_order(ctx: zmtrio.Con
             push.connect("inproc://results")
             for number in range(200):
                 push.send(b"%d" % number)
-            push.send_multipart([b"last", b"message"])
+            push.send_multipart([b"multipart", b"message"])
+            push.send(b"frame by", zmtrio.SNDMORE)
+            push.send(b"frame")
 
     async with ctx.socket(zmtrio.PULL) as pull:
         await pull.bind("inproc://results")
         thread = PlainThread(worker)
         received = [await pull.recv() for _ in range(200)]
         assert received == [b"%d" % number for number in range(200)]
-        assert await pull.recv_multipart() == [b"last", b"message"]
+        assert await pull.recv_multipart() == [b"multipart", b"message"]
+        assert await pull.recv_multipart() == [b"frame by", b"frame"]
         await thread.join()
 
 
@@ -39,7 +42,7 @@ async def test_recv_waits_up_to_rcvtimeo_then_raises_again(ctx: zmtrio.Context) 
     bound = threading.Event()
     timed_out = threading.Event()
 
-    def worker() -> list[bytes]:
+    def worker() -> list[object]:
         with BlockingSocket(ctx, zmtrio.PULL) as pull:
             pull.rcvtimeo = 50
             assert pull.rcvtimeo == 50
@@ -48,7 +51,8 @@ async def test_recv_waits_up_to_rcvtimeo_then_raises_again(ctx: zmtrio.Context) 
             with pytest.raises(zmtrio.Again):
                 pull.recv()  # nothing sent yet
             timed_out.set()
-            return [pull.recv() for _ in range(3)]
+            singles = [pull.recv() for _ in range(3)]
+            return [*singles, pull.recv(), pull.recv(), pull.recv_multipart()]
 
     thread = PlainThread(worker)
     await trio.to_thread.run_sync(bound.wait, TEST_TIMEOUT, abandon_on_cancel=True)
@@ -57,7 +61,9 @@ async def test_recv_waits_up_to_rcvtimeo_then_raises_again(ctx: zmtrio.Context) 
         await trio.to_thread.run_sync(timed_out.wait, TEST_TIMEOUT, abandon_on_cancel=True)
         for number in range(3):
             await push.send(b"%d" % number)
-        assert await thread.join() == [b"0", b"1", b"2"]
+        await push.send_multipart([b"one", b"by one"])
+        await push.send_multipart([b"whole", b"message"])
+        assert await thread.join() == [b"0", b"1", b"2", b"one", b"by one", [b"whole", b"message"]]
 
 
 async def test_poll_with_a_timeout(ctx: zmtrio.Context) -> None:

@@ -3,11 +3,12 @@
 A plain thread (a worker doing blocking work, a callback of a C library) cannot await, so
 it cannot use a ``Socket``. ``BlockingSocket`` gives it pyzmq's blocking calls instead:
 the real socket lives in the loop that owns the context, and every call is handed to that
-loop (``trio.from_thread``) and waits for its answer. Timeouts are pyzmq's: ``RCVTIMEO`` /
+loop (``trio.from_thread``) and waits for its answer. A send or receive that can complete
+at once is one plain call there (``send_nowait``/``recv_nowait``); only one that must wait
+becomes a task of that loop. Timeouts are pyzmq's: ``RCVTIMEO`` /
 ``SNDTIMEO`` (ms) make ``recv``/``send`` raise ``Again``, and ``poll(timeout)`` waits at
-most ``timeout`` ms. Each call costs a hand-over to the owner's thread and back (tens of
-microseconds), so a thread that moves many messages is better off running its own loop
-with ``ctx.attach()``.
+most ``timeout`` ms. Each call costs a hand-over to the owner's thread and back, so a
+thread that moves many messages is better off running its own loop with ``ctx.attach()``.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, final
 
 import trio
 
-from ._constants import ENOTSUP, POLLIN
-from ._errors import ContextTerminated, ZMQError
+from ._constants import ENOTSUP, POLLIN, SNDMORE
+from ._errors import Again, ContextTerminated, ZMQError
 from ._options import SocketOption
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class BlockingSocket:
     call raises ``ContextTerminated``.
     """
 
-    __slots__ = ("_context", "_socket", "_token")
+    __slots__ = ("_context", "_sending_more", "_socket", "_token")
 
     def __init__(self, context: Context, socket_type: int) -> None:
         try:
@@ -61,6 +62,8 @@ class BlockingSocket:
             raise ZMQError(errno.EINVAL, "enter the Context in its trio loop first")
         self._context = context
         self._token = owner[0].token
+        #: A ``send`` with ``SNDMORE`` began a message: its rest goes the socket's full way.
+        self._sending_more = False
         self._socket: Socket = self._in_loop_sync(context.socket, socket_type)
 
     def _in_loop(self, fn: Callable[..., Any], *args: object) -> Any:
@@ -120,23 +123,53 @@ class BlockingSocket:
         """Connect to ``endpoint``."""
         self._in_loop(self._socket.connect, endpoint)
 
+    def _sent_at_once(self, send_nowait: Callable[[Any], None], data: object) -> bool:
+        """Whether ``send_nowait(data)`` in the context's loop sent it (else it would have
+        blocked, and the caller takes the waiting way)."""
+        try:
+            self._in_loop_sync(send_nowait, data)
+        except Again:
+            return False
+        return True
+
+    def _received_at_once(self, recv_nowait: Callable[[], Result]) -> Result | None:
+        """What ``recv_nowait()`` in the context's loop received; None if it would have
+        blocked (then the caller takes the waiting way)."""
+        try:
+            return self._in_loop_sync(recv_nowait)
+        except Again:
+            return None
+
     def send(self, data: BytesLike, flags: int = 0) -> None:
         """Send one frame (``SNDMORE``: more follow); blocks while no peer has room, up to
         ``SNDTIMEO`` ms (then ``Again``); ``DONTWAIT``: ``Again`` at once."""
-        self._in_loop(self._socket.send, data, flags)
+        if flags or self._sending_more or not self._sent_at_once(self._socket.send_nowait, data):
+            self._in_loop(self._socket.send, data, flags)
+            self._sending_more = bool(flags & SNDMORE)
 
     def send_multipart(self, frames: Iterable[BytesLike], flags: int = 0) -> None:
         """Send the frames as one message (blocking as ``send``)."""
-        self._in_loop(self._socket.send_multipart, list(frames), flags)
+        message = list(frames)
+        if (
+            flags
+            or self._sending_more
+            or not self._sent_at_once(self._socket.send_multipart_nowait, message)
+        ):
+            self._in_loop(self._socket.send_multipart, message, flags)
+            self._sending_more = False
 
     def recv(self, flags: int = 0) -> bytes:
         """Receive one frame; blocks until one arrives, up to ``RCVTIMEO`` ms (then
         ``Again``); ``DONTWAIT``: ``Again`` at once."""
-        return bytes(self._in_loop(self._socket.recv, flags))
+        frame = None if flags else self._received_at_once(self._socket.recv_nowait)
+        return bytes(self._in_loop(self._socket.recv, flags) if frame is None else frame)
 
     def recv_multipart(self, flags: int = 0) -> list[bytes]:
         """Receive one whole message (blocking as ``recv``)."""
-        return list(self._in_loop(self._socket.recv_multipart, flags))
+        message = None if flags else self._received_at_once(self._socket.recv_multipart_nowait)
+        if message is None:
+            message = self._in_loop(self._socket.recv_multipart, flags)
+        return list(message)
 
     def poll(self, timeout: float | None = None, flags: int = POLLIN) -> int:
         """Wait up to ``timeout`` ms (``None``: forever) until the socket is readable
