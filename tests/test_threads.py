@@ -463,6 +463,30 @@ async def test_sender_closing_mid_stream_loses_nothing_it_queued(ctx: zmtrio.Con
         assert await pull.poll(zmtrio.POLLIN, timeout=0) == 0
 
 
+async def test_sender_closing_with_messages_past_the_ring_loses_none(
+    ctx: zmtrio.Context,
+) -> None:
+    # No high-water mark: past the ring's slots messages wait in the sender's spill, and
+    # a close at once hands them over too.
+    count = 5000
+
+    async def sender(ctx: zmtrio.Context) -> None:
+        push = ctx.socket(zmtrio.PUSH)
+        push.sndhwm = 0
+        await push.connect("inproc://spill")
+        for number in range(count):
+            await push.send(number.to_bytes(2, "big"))
+        push.close()
+
+    async with ctx.socket(zmtrio.PULL) as pull:
+        pull.rcvhwm = 0
+        await pull.bind("inproc://spill")
+        await in_worker(ctx, sender).join()
+        received = [int.from_bytes(await pull.recv(), "big") for _ in range(count)]
+        assert received == list(range(count))
+        assert await pull.poll(zmtrio.POLLIN, timeout=0) == 0
+
+
 async def test_receiver_closing_mid_stream_leaves_the_sender_working(
     ctx: zmtrio.Context,
 ) -> None:
@@ -725,7 +749,10 @@ def test_bench_inproc_threads_reports_rates_ratios_and_wakes(
     lines = capsys.readouterr().out.splitlines()
     table = lines[[line.split()[:1] for line in lines].index(["library"]) + 1 :]
     rows = [line.split() for line in table if line]
-    assert [row[0] for row in rows] == ["zmtrio", "zmtrio", "pyzmq"]
-    assert rows[0][-2:] == [rows[0][-2], "pyzmq"] and rows[0][-2].endswith("x")
+    assert [row[0] for row in rows] == ["zmtrio"] * 4 + ["pyzmq"]
+    assert [" ".join(row[-7:-5]) for row in rows[:4]] == ["two loops", "one loop"] * 2
+    for row in rows[:4]:
+        assert row[-1] == "pyzmq" and row[-2].endswith("x")
     per_message_wakes = float(rows[0][-3])
     assert 0 < per_message_wakes <= 2, "at most a wake each way per message"
+    assert rows[1][-3] == "-", "one loop: no ring, no cross-thread wake"

@@ -2,9 +2,11 @@
 
 The PULL binds in the main thread's trio loop; the PUSH sends from a second thread running
 its own trio loop (``ctx.attach()``), so every message crosses the lock-free ring between
-the loops. pyzmq does the same with blocking sockets of one ``zmq.Context`` in two threads,
-in the same run. Each zmtrio row also gives the cross-thread wakes per message (both
-directions: the PULL's loop woken for messages, the PUSH's for room), counted by the rings.
+the loops. The "one loop" rows run the same PUSH and PULL as two tasks of one trio loop
+(inproc's plain pipe: issue 10's inproc target). pyzmq does the same with blocking sockets
+of one ``zmq.Context`` in two threads, in the same run. Each two-loop row also gives the
+cross-thread wakes per message (both directions: the PULL's loop woken for messages, the
+PUSH's for room), counted by the rings.
 """
 
 from __future__ import annotations
@@ -87,7 +89,45 @@ def _zmtrio_row(count: int, size: int, batch: int) -> ThreadRow:
             wakes = sender_wakes[0] + cross_thread_wakes(peers)
             await pull.aclose()
         api = "send/recv" if batch == 1 else f"send_batch/recv_batch {batch}"
-        return ThreadRow("zmtrio", api, seconds, count - 1, wakes)
+        return ThreadRow("zmtrio", f"{api}, two loops", seconds, count - 1, wakes)
+
+    return trio.run(main)
+
+
+def _one_loop_row(count: int, size: int, batch: int) -> ThreadRow:
+    """The same PUSH->PULL as two tasks of one trio loop (no thread, no ring)."""
+    payload = b"x" * size
+
+    async def send_all(push: zmtrio.Socket) -> None:
+        if batch == 1:
+            for _ in range(count):
+                await push.send(payload)
+        else:
+            for start in range(0, count, batch):
+                await push.send_batch([[payload]] * min(batch, count - start))
+
+    async def main() -> ThreadRow:
+        async with zmtrio.Context() as ctx:
+            pull = ctx.socket(zmtrio.PULL)
+            await pull.bind(_ENDPOINT)
+            push = ctx.socket(zmtrio.PUSH)
+            await push.connect(_ENDPOINT)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_all, push)
+                await pull.recv()
+                started = time.perf_counter()
+                received = 1
+                while received < count:
+                    if batch == 1:
+                        await pull.recv()
+                        received += 1
+                    else:
+                        received += len(await pull.recv_batch(batch))
+                seconds = time.perf_counter() - started
+            push.close()
+            pull.close()
+        api = "send/recv" if batch == 1 else f"send_batch/recv_batch {batch}"
+        return ThreadRow("zmtrio", f"{api}, one loop", seconds, count - 1, None)
 
     return trio.run(main)
 
@@ -126,14 +166,17 @@ def _pyzmq_row(count: int, size: int) -> ThreadRow:
 def bench_threads(
     *, size: int, count: int, batch: int, modes: list[str], versus: str, out: TextIO
 ) -> list[ThreadRow]:
-    """Run the rows (zmtrio per message and/or batched, then pyzmq); print and return them."""
+    """Run the rows (zmtrio per message and/or batched, two loops then one, then pyzmq);
+    print and return them."""
     if count < 2:
         raise SystemExit("inproc-threads needs --count of at least 2")
     rows: list[ThreadRow] = []
     if "zmtrio" in modes:
         rows.append(_zmtrio_row(count, size, 1))
+        rows.append(_one_loop_row(count, size, 1))
     if "zmtrio-batch" in modes:
         rows.append(_zmtrio_row(count, size, batch))
+        rows.append(_one_loop_row(count, size, batch))
     pyzmq = None
     if versus == "pyzmq":
         import zmq
@@ -141,13 +184,13 @@ def bench_threads(
         pyzmq = f", pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}"
         rows.append(_pyzmq_row(count, size))
     out.write(
-        f"zmtrio bench: PUSH->PULL over inproc between two threads, {size} B messages, "
+        f"zmtrio bench: PUSH->PULL over inproc, two threads and one loop, {size} B messages, "
         f"{count:,} messages\n{date.today()} on {platform.system()} {platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}{pyzmq or ''}\n"
     )
     baseline = rows[-1] if pyzmq else None
     out.write(
-        f"\n{'library':<8} {'API':<28} {'msg/s':>12} {'us each':>8} {'wakes/msg':>10}  ratio\n"
+        f"\n{'library':<8} {'API':<38} {'msg/s':>12} {'us each':>8} {'wakes/msg':>10}  ratio\n"
     )
     for row in rows:
         wakes = f"{row.wakes / row.messages:.5f}" if row.wakes is not None else "-"
@@ -157,7 +200,7 @@ def bench_threads(
             else ""
         )
         out.write(
-            f"{row.library:<8} {row.api:<28} {row.rate:>12,.0f} "
+            f"{row.library:<8} {row.api:<38} {row.rate:>12,.0f} "
             f"{row.seconds / row.messages * 1e6:>8.2f} {wakes:>10}  {ratio}\n"
         )
     return rows
