@@ -126,10 +126,11 @@ fn push_pop_and_wake_with_room_for_two() {
     one_by_one(3, 2);
 }
 
-#[test]
-fn batches_and_spill_keep_order() {
-    loom::model(|| {
-        // Capacity 2 without a limit: the third item spills and moves in on a wake.
+/// Capacity 2 without a limit: of three items pushed at once the third spills. It moves
+/// into the ring on a wake if `wait_for_room`; else the producer closes at once and hands
+/// it over. Either way the consumer gets all three, in order.
+fn spill_then_close(wait_for_room: bool) {
+    loom::model(move || {
         let (mut producer, mut consumer) = ring::<usize>(2, 0);
         let (producer_signal, consumer_signal) = signals();
         let (wake_producer, wait_consumer) = (producer_signal.clone(), consumer_signal.clone());
@@ -154,7 +155,7 @@ fn batches_and_spill_keep_order() {
         if wake {
             consumer_signal.wake();
         }
-        while producer.spilled() > 0 {
+        while wait_for_room && producer.spilled() > 0 {
             // Parked by the spill: the consumer wakes us once it drained the ring.
             producer_signal.wait();
             if producer.flush() {
@@ -164,43 +165,18 @@ fn batches_and_spill_keep_order() {
         if producer.close() {
             consumer_signal.wake();
         }
-        // The spill was flushed before the close, so nothing was dropped.
         assert_eq!(consumer_thread.join().unwrap(), [0, 1, 2]);
     });
 }
 
 #[test]
+fn batches_and_spill_keep_order() {
+    spill_then_close(true);
+}
+
+#[test]
 fn a_producer_closing_with_items_spilled_loses_none() {
-    loom::model(|| {
-        // Capacity 2 without a limit: the third item spills, and the producer closes at
-        // once instead of waiting for room; the consumer still gets all three, in order.
-        let (mut producer, mut consumer) = ring::<usize>(2, 0);
-        let (_, consumer_signal) = signals();
-        let wait_consumer = consumer_signal.clone();
-        let consumer_thread = thread::spawn(move || {
-            let mut out = Vec::new();
-            loop {
-                let before = out.len();
-                consumer.pop_many(8, &mut out);
-                if out.len() == before {
-                    if consumer.is_finished() {
-                        break;
-                    }
-                    wait_consumer.wait();
-                }
-            }
-            out
-        });
-        let (taken, wake) = producer.push_many(&mut (0..3), 3);
-        assert_eq!(taken, 3);
-        if wake {
-            consumer_signal.wake();
-        }
-        if producer.close() {
-            consumer_signal.wake();
-        }
-        assert_eq!(consumer_thread.join().unwrap(), [0, 1, 2]);
-    });
+    spill_then_close(false);
 }
 
 #[test]

@@ -23,6 +23,7 @@ import trio
 
 import zmtrio
 
+from .._peer import Peer
 from .._transport._inproc_threads import cross_thread_wakes
 
 __all__ = ["bench_threads"]
@@ -48,21 +49,46 @@ class ThreadRow:
         return self.messages / self.seconds
 
 
+async def _send_all(push: zmtrio.Socket, count: int, size: int, batch: int) -> None:
+    """``count`` messages: per message (``batch`` 1) or ``send_batch`` of ``batch``."""
+    payload = b"x" * size
+    if batch == 1:
+        for _ in range(count):
+            await push.send(payload)
+    else:
+        for start in range(0, count, batch):
+            await push.send_batch([[payload]] * min(batch, count - start))
+
+
+async def _receive_all(pull: zmtrio.Socket, count: int, batch: int) -> tuple[float, list[Peer]]:
+    """Receive ``count`` messages as sent; the seconds from the first to the last, and the
+    peers at the first (the sender may have closed, and its peer gone, by the last)."""
+    await pull.recv()
+    peers = list(pull._peers)
+    started = time.perf_counter()
+    received = 1
+    while received < count:
+        if batch == 1:
+            await pull.recv()
+            received += 1
+        else:
+            received += len(await pull.recv_batch(batch))
+    return time.perf_counter() - started, peers
+
+
+def _api(batch: int) -> str:
+    return "send/recv" if batch == 1 else f"send_batch/recv_batch {batch}"
+
+
 def _zmtrio_row(count: int, size: int, batch: int) -> ThreadRow:
     """``batch`` 1: per-message send/recv; more: send_batch/recv_batch of that many."""
-    payload = b"x" * size
     sender_wakes: list[int] = []
 
     async def send_all(ctx: zmtrio.Context) -> None:
         async with ctx.attach():
             push = ctx.socket(zmtrio.PUSH)
             await push.connect(_ENDPOINT)
-            if batch == 1:
-                for _ in range(count):
-                    await push.send(payload)
-            else:
-                for start in range(0, count, batch):
-                    await push.send_batch([[payload]] * min(batch, count - start))
+            await _send_all(push, count, size, batch)
             sender_wakes.append(cross_thread_wakes(list(push._peers)))
             await push.aclose()
 
@@ -72,39 +98,19 @@ def _zmtrio_row(count: int, size: int, batch: int) -> ThreadRow:
             await pull.bind(_ENDPOINT)
             worker = threading.Thread(target=trio.run, args=(send_all, ctx), daemon=True)
             worker.start()
-            await pull.recv()
-            started = time.perf_counter()
-            peers = list(pull._peers)
-            received = 1
-            while received < count:
-                if batch == 1:
-                    await pull.recv()
-                    received += 1
-                else:
-                    received += len(await pull.recv_batch(batch))
-            seconds = time.perf_counter() - started
+            seconds, peers = await _receive_all(pull, count, batch)
             await trio.to_thread.run_sync(worker.join, _JOIN_TIMEOUT)
             if worker.is_alive() or not sender_wakes:
                 raise RuntimeError("the sending thread did not finish")
             wakes = sender_wakes[0] + cross_thread_wakes(peers)
             await pull.aclose()
-        api = "send/recv" if batch == 1 else f"send_batch/recv_batch {batch}"
-        return ThreadRow("zmtrio", f"{api}, two loops", seconds, count - 1, wakes)
+        return ThreadRow("zmtrio", f"{_api(batch)}, two loops", seconds, count - 1, wakes)
 
     return trio.run(main)
 
 
 def _one_loop_row(count: int, size: int, batch: int) -> ThreadRow:
     """The same PUSH->PULL as two tasks of one trio loop (no thread, no ring)."""
-    payload = b"x" * size
-
-    async def send_all(push: zmtrio.Socket) -> None:
-        if batch == 1:
-            for _ in range(count):
-                await push.send(payload)
-        else:
-            for start in range(0, count, batch):
-                await push.send_batch([[payload]] * min(batch, count - start))
 
     async def main() -> ThreadRow:
         async with zmtrio.Context() as ctx:
@@ -113,21 +119,11 @@ def _one_loop_row(count: int, size: int, batch: int) -> ThreadRow:
             push = ctx.socket(zmtrio.PUSH)
             await push.connect(_ENDPOINT)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(send_all, push)
-                await pull.recv()
-                started = time.perf_counter()
-                received = 1
-                while received < count:
-                    if batch == 1:
-                        await pull.recv()
-                        received += 1
-                    else:
-                        received += len(await pull.recv_batch(batch))
-                seconds = time.perf_counter() - started
+                nursery.start_soon(_send_all, push, count, size, batch)
+                seconds, _ = await _receive_all(pull, count, batch)
             push.close()
             pull.close()
-        api = "send/recv" if batch == 1 else f"send_batch/recv_batch {batch}"
-        return ThreadRow("zmtrio", f"{api}, one loop", seconds, count - 1, None)
+        return ThreadRow("zmtrio", f"{_api(batch)}, one loop", seconds, count - 1, None)
 
     return trio.run(main)
 
