@@ -383,21 +383,29 @@ async def test_hwm_blocks_and_loses_nothing(ctx: zmtrio.Context) -> None:
     await push.connect(endpoint)
     payload = b"x" * 16_384
     sent = 0
-    # Fill the pipes and the kernel buffers until a send fails even after the writer ran.
-    while True:
-        try:
-            push.send_nowait(sent.to_bytes(4, "big") + payload)
-        except zmtrio.Again:
-            await trio.testing.wait_all_tasks_blocked()  # the writer drained into the kernel
+
+    async def send_and_report(message: bytes, returned: trio.Event) -> None:
+        await push.send(message)
+        returned.set()
+
+    async with trio.open_nursery() as nursery:
+        # Fill the pipes and the kernel buffers until send_nowait fails, then send. The kernel
+        # may still make room (window updates), so that send can return: then fill on. Once
+        # every task is blocked and it has not returned, it is parked at the high-water mark.
+        while True:
+            message = sent.to_bytes(4, "big") + payload
+            sent += 1
             try:
-                push.send_nowait(sent.to_bytes(4, "big") + payload)
+                push.send_nowait(message)
+                continue
             except zmtrio.Again:
-                break
-        sent += 1
-    with trio.move_on_after(0.05) as scope:
-        await push.send(b"blocked")
-    assert scope.cancelled_caught  # send blocks at the high-water mark
-    received = [int.from_bytes((await pull.recv())[:4], "big") for _ in range(sent)]
+                pass
+            returned = trio.Event()
+            nursery.start_soon(send_and_report, message, returned)
+            await trio.testing.wait_all_tasks_blocked()
+            if not returned.is_set():
+                break  # send blocks at the high-water mark
+        received = [int.from_bytes((await pull.recv())[:4], "big") for _ in range(sent)]
     assert received == list(range(sent))
 
 
