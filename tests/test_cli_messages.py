@@ -108,6 +108,41 @@ def test_ctrl_c_exits_130_without_a_traceback() -> None:
     assert "Traceback" not in stderr and "Error" not in stderr, stderr
 
 
+#: A command that gets Ctrl-C, then runs synchronous code (say, an async generator's first
+#: step, inside trio's hook for it) before its next checkpoint.
+_CTRL_C_BETWEEN_CHECKPOINTS = """
+import argparse, os, signal, sys
+import trio
+from zmtrio._cli._app import run_command
+
+async def handler(args: argparse.Namespace) -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    total = 0
+    for number in range(100_000):  # each turn of the loop lets a signal handler run
+        total += number
+    print("ran to its checkpoint", total, flush=True)
+    await trio.sleep_forever()
+
+sys.exit(run_command(handler, argparse.Namespace()))
+"""
+
+
+def test_ctrl_c_cancels_at_a_checkpoint_not_inside_synchronous_code() -> None:
+    # A KeyboardInterrupt raised mid-code can leave an async generator half started; its
+    # finalizer then fails after the run (RunFinishedError). Ctrl-C must cancel instead.
+    result = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_BETWEEN_CHECKPOINTS],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+        preexec_fn=default_sigint,
+    )
+    assert result.returncode == 130, result.stderr
+    assert result.stdout == f"ran to its checkpoint {sum(range(100_000))}\n"
+    assert result.stderr == "\n", result.stderr
+
+
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
     parser = _parser()
     for action in parser._actions:

@@ -6,6 +6,11 @@ A subcommand registers a handler with ``parser.set_defaults(run=handler)``: a pl
 raises into one line on stderr and an exit code: 2 for a usage error, 1 for a failure
 (:class:`CommandError`, ``zmtrio.ZMQError``, ``OSError``, ``ValueError`` from a bad
 value), 130 for Ctrl-C. Anything else is a bug in zmtrio and keeps its traceback.
+
+Ctrl-C cancels an ``async`` handler (it unwinds at its next checkpoint) instead of letting trio
+raise ``KeyboardInterrupt`` wherever the main thread happens to be: landing inside trio's
+hook for an async generator's first step, that leaves the generator unclosed, and its
+finalizer fails with ``RunFinishedError`` once the run is over.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from __future__ import annotations
 import argparse
 import inspect
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn, TextIO
 
 import trio
@@ -83,12 +89,42 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
+async def _until_ctrl_c(
+    handler: Callable[[argparse.Namespace], Awaitable[object]], args: argparse.Namespace
+) -> bool:
+    """Run ``handler``, cancelled by the first Ctrl-C; return whether Ctrl-C ended it. A second
+    Ctrl-C (say, while it closes) is trio's ``KeyboardInterrupt`` again."""
+    interrupted = False
+
+    async def cancel_on_ctrl_c(task_status: trio.TaskStatus[None]) -> None:
+        nonlocal interrupted
+        with trio.open_signal_receiver(signal.SIGINT) as signals:
+            task_status.started()
+            async for _ in signals:
+                break
+        interrupted = True
+        nursery.cancel_scope.cancel()
+
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(cancel_on_ctrl_c)
+            await handler(args)
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) > 1:
+            raise
+        raise group.exceptions[0] from None  # the handler's own, as trio.run(handler) gives it
+    return interrupted
+
+
 def run_command(handler: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> int:
     """Run a subcommand's handler (``async`` ones under ``trio.run``); return the exit status
     after reporting any failure in one line."""
     try:
         if inspect.iscoroutinefunction(handler):
-            trio.run(handler, args)
+            if trio.run(_until_ctrl_c, handler, args):
+                print(file=sys.stderr)  # end the line the terminal's ^C started
+                return EXIT_INTERRUPTED
         else:
             handler(args)
     except BaseException as error:  # sorted below: what is not ours to report re-raises
