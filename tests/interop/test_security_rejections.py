@@ -48,7 +48,9 @@ async def _refused_then_good_peer_served(
         bad = ZmqPeer(zctx, zmq.PUSH)
         configure_bad(bad.sock)
         bad.connect(endpoint)
-        await bad.send_multipart([b"must never arrive"])
+        # Queued now, before this trio loop runs the server: sent from a thread, the refusal
+        # could come first, and libzmq's PUSH, its pipe gone, blocks until SNDTIMEO (Again).
+        bad.sock.send(b"must never arrive", zmq.NOBLOCK)
         event = await next_event(events, failure, timeout=15)
     good = ZmqPeer(zctx, zmq.PUSH)
     configure_good(good.sock)
@@ -132,7 +134,7 @@ async def test_plain_refusals(ctx: zmtrio.Context, zctx: zmq.Context[Any], case:
                 good(denied.sock)
                 # libzmq's source-address form: connect from 127.0.0.2.
                 denied.connect(endpoint.replace("tcp://", "tcp://127.0.0.2:0;"))
-                await denied.send_multipart([b"must never arrive"])
+                denied.sock.send(b"must never arrive", zmq.NOBLOCK)  # queued before any refusal
                 event = await next_event(events, EventType.HANDSHAKE_FAILED_AUTH, timeout=15)
             fine = ZmqPeer(zctx, zmq.PUSH)
             good(fine.sock)
