@@ -187,6 +187,7 @@ def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool
 
 
 def main() -> None:
+    """Count instructions per message for each side asked (or run one process of a count)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter with zmtrio")
     parser.add_argument("--count", type=int, default=20_000, help="messages measured")

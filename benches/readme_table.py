@@ -73,6 +73,7 @@ _ONE_WAY = ("throughput", "raw", "pubsub", "radio-dish")
 
 
 def size_text(size: int) -> str:
+    """A size as the tables write it: ``64 B``, ``64 KiB``, ``1 MiB``."""
     for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
         if size >= scale and size % scale == 0:
             return f"{size // scale} {unit}"
@@ -89,6 +90,7 @@ def figure_of(entry: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def cell(row: dict[str, Any] | None, key: str, form: str) -> str:
+    """One table cell: the median with the runs' range, or why there is none."""
     if row is None:
         return ""
     if "median" not in row:
@@ -102,6 +104,7 @@ def cell(row: dict[str, Any] | None, key: str, form: str) -> str:
 
 
 def workload_text(entry: dict[str, Any]) -> str:
+    """A bench's row heading: size, workload and transport."""
     name = _WORKLOADS[entry["workload"]].format(subscribers=entry["subscribers"])
     return f"{size_text(entry['size'])} {name}, {entry['transport']}"
 
@@ -160,6 +163,7 @@ def tables(documents: list[dict[str, Any]]) -> str:
 
 
 def footer(documents: list[dict[str, Any]]) -> list[str]:
+    """The lines under the tables: the method, the versions, the machine and the commands."""
     first = documents[0]
     versions = first["versions"]
     machine = first["machine"]
@@ -217,6 +221,7 @@ def load_text(low: float, high: float, cores: int) -> str:
 
 
 def write_into(readme: Path, text: str) -> None:
+    """Replace what stands between the README's bench-table markers with ``text``."""
     content = readme.read_text()
     pattern = re.compile(re.escape(START) + r"\n.*?" + re.escape(END), re.DOTALL)
     if not pattern.search(content):
@@ -244,6 +249,7 @@ def measure(results: Path, runs: int, plot_runs: int, plot: Path) -> list[Path]:
 
 
 def main() -> None:
+    """Print the README's tables from --json files (measured first with --run), or write them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="zmtrio bench --json files")
     parser.add_argument("--write", type=Path, help="replace the README's bench-table block")
