@@ -88,11 +88,11 @@ class Pipe:
         """Whether the pipe keeps only the newest message."""
     def __init__(self, hwm: int, conflate: bool = False) -> None: ...
     def __len__(self) -> int: ...
-    def try_push(self, msg: list[bytes]) -> int:
+    def try_push(self, msg: list[bytes] | bytes) -> int:
         """Queue ``msg`` unless full; return -1 if full, else the new length (1: was empty)."""
     def push(self, msg: list[bytes]) -> int:
         """Queue ``msg`` ignoring the high-water mark; return the new length."""
-    def push_many(self, msgs: list[list[bytes]], limit: int) -> int:
+    def push_many(self, msgs: list[list[bytes]] | list[bytes], limit: int) -> int:
         """Queue messages from the front of ``msgs`` while below the high-water mark and fewer
         than ``limit`` were taken; return how many were queued."""
     def pop(self) -> list[bytes] | None:
@@ -230,8 +230,9 @@ class Connection:
     def take_output(self, outbound: Pipe | None, max_bytes: int) -> bytes | None:
         """Bytes to write now: pending protocol output (greeting, handshake, PONG, ...), then,
         once ready, whole messages popped from ``outbound`` until about ``max_bytes`` (at
-        least one message). ``None`` when there is nothing to write. An empty message raises
-        ``ZMQError(EINVAL)``, anything but a ``list[bytes]`` ``TypeError``."""
+        least one message), a ``bytes`` message being one from :func:`encode_message`.
+        ``None`` when there is nothing to write. An empty message raises
+        ``ZMQError(EINVAL)``, anything but a ``list[bytes]`` or ``bytes`` ``TypeError``."""
     def next_deadline(self) -> float | None:
         """When ``on_timeout`` must next be called (``None``: no timer runs)."""
     def on_timeout(self, now: float) -> int | None:
@@ -249,6 +250,10 @@ class Connection:
     @property
     def ready(self) -> bool:
         """Whether the handshake has finished."""
+    @property
+    def frames_in_clear(self) -> bool:
+        """Whether data frames go out in clear (NULL, PLAIN, not CURVE): a message from
+        :func:`encode_message` is then copied to the wire as it is."""
     @property
     def closed(self) -> bool:
         """Whether the connection failed or was closed by ERROR."""
@@ -270,6 +275,11 @@ def curve_keypair() -> tuple[bytes, bytes]:
 
 def curve_public(secret: bytes) -> bytes:
     """The 32-byte CURVE public key of a 32-byte secret key (ValueError otherwise)."""
+
+def encode_message(message: list[bytes]) -> bytes:
+    """Frame a non-empty ``message`` once, as ZMTP frames, for a publisher to queue the same
+    ``bytes`` for every subscriber (``take_output`` copies it as it is where frames go in
+    clear and re-frames it where each frame is encrypted)."""
 
 def z85_encode(data: bytes) -> bytes:
     """Z85-encode ``data`` (its length must be a multiple of 4), raising ValueError otherwise."""

@@ -148,6 +148,9 @@ class Engine:
         try:
             await self._handshake()
             peer.routing_id = self._conn.peer_routing_id
+            # Fan-out may queue one shared encoding for this peer instead of its frames
+            # (known once the handshake has settled the mechanism).
+            peer.shares_encoding = self._conn.frames_in_clear
             verdict = self._verdict
             peer.metadata = connection_metadata(
                 self._conn.peer_properties, self._address, verdict.user_id, verdict.properties

@@ -40,6 +40,7 @@ class Peer:
         "out",
         "routing_id",
         "send_subscription",
+        "shares_encoding",
         "unlink",
     )
 
@@ -59,6 +60,9 @@ class Peer:
         self.on_drained: Callable[[], None] = _nothing
         #: A connect endpoint's peer stays attached between connections (IMMEDIATE off).
         self.keep_attached = False
+        #: Whether ``out`` may carry a message as one ``bytes`` from ``_core.encode_message``
+        #: (an engine that writes frames in clear), for fan-out to share one encoding.
+        self.shares_encoding = False
         #: For inproc: ends the other socket's side of this link (None for a connection
         #: served by an engine).
         self.unlink: Callable[[], None] | None = None

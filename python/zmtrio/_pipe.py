@@ -68,10 +68,11 @@ class Pipe:
             self.on_readable()
         return queued
 
-    def push_run(self, msgs: list[list[bytes]]) -> int:
-        """Queue the prefix of ``msgs`` that fits below the high-water mark in one Rust
-        call, waking the consumer if the queue was empty and marking the producer blocked
-        if not all fit; return how many were queued."""
+    def push_run(self, msgs: list[list[bytes]] | list[bytes]) -> int:
+        """Queue the prefix of ``msgs`` (messages, or their shared encodings from
+        ``_core.encode_message``) that fits below the high-water mark in one Rust call,
+        waking the consumer if the queue was empty and marking the producer blocked if not
+        all fit; return how many were queued."""
         queue = self.queue
         was_empty = not len(queue)
         queued = queue.push_many(msgs, len(msgs))

@@ -4,9 +4,11 @@
 //! The policy: pending protocol output first (greeting, handshake, PONG, PING), then, once
 //! the connection may send messages, whole messages until the bytes reach the caller's
 //! budget, but always at least one message so a message larger than the budget still goes.
-//! The host only converts: a message into its frames, a frame into its body bytes.
+//! The host only converts: a message into its frames, a frame into its body bytes. A message
+//! may also come already framed (a publisher's shared encoding, [`crate::wire::encoded`]):
+//! it is then one piece, copied as it is or, on an encrypting connection, re-framed.
 
-use crate::connection::Connection;
+use crate::connection::{Connection, Outgoing};
 use crate::error::Error;
 use crate::pipe::Pipe;
 
@@ -19,23 +21,35 @@ pub trait MessageFrames {
     /// What taking a message apart may fail with (a message that is not one).
     type Error: From<Error>;
 
-    /// Appends the frames of `message` to `frames`, in order.
+    /// Appends the frames of `message` to `frames`, in order; or, for a message already
+    /// encoded as a whole, appends that one piece and returns true.
     fn split(
         &mut self,
         message: Self::Message,
         frames: &mut Vec<Self::Frame>,
-    ) -> Result<(), Self::Error>;
+    ) -> Result<bool, Self::Error>;
 
     /// The body bytes of a frame.
     fn body<'f>(&self, frame: &'f Self::Frame) -> &'f [u8];
+}
+
+/// What one piece of a batch is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// A frame that more frames of its message follow.
+    More,
+    /// The last frame of a message.
+    Last,
+    /// A whole message, already encoded.
+    Encoded,
 }
 
 /// What one write takes: frames of whole messages and the output's exact length.
 #[derive(Debug)]
 pub struct Batch<F> {
     frames: Vec<F>,
-    /// For each frame, whether more frames of its message follow.
-    more: Vec<bool>,
+    /// For each frame, what it is.
+    pieces: Vec<Piece>,
     len: usize,
 }
 
@@ -52,7 +66,10 @@ impl<F> Batch<F> {
 
     /// How many messages the batch took.
     pub fn messages(&self) -> usize {
-        self.more.iter().filter(|&&more| !more).count()
+        self.pieces
+            .iter()
+            .filter(|&&piece| piece != Piece::More)
+            .count()
     }
 
     /// Writes the batch into `out`, which must be [`Batch::len`] bytes long.
@@ -68,8 +85,11 @@ impl<F> Batch<F> {
         let frames = self
             .frames
             .iter()
-            .zip(&self.more)
-            .map(|(frame, &more)| (frames_of.body(frame), more));
+            .zip(&self.pieces)
+            .map(|(frame, &piece)| match piece {
+                Piece::Encoded => Outgoing::Encoded(frames_of.body(frame)),
+                piece => Outgoing::Frame(frames_of.body(frame), piece == Piece::More),
+            });
         conn.write_output(out, frames)
     }
 }
@@ -86,7 +106,7 @@ pub fn take_batch<M: MessageFrames>(
 ) -> Result<Batch<M::Frame>, M::Error> {
     let mut batch = Batch {
         frames: Vec::new(),
-        more: Vec::new(),
+        pieces: Vec::new(),
         len: conn.pending_output().len(),
     };
     let Some(outbound) = outbound.filter(|_| conn.can_send_messages()) else {
@@ -98,16 +118,21 @@ pub fn take_batch<M: MessageFrames>(
             break;
         };
         let first = batch.frames.len();
-        frames_of.split(message, &mut batch.frames)?;
+        let encoded = frames_of.split(message, &mut batch.frames)?;
         if batch.frames.len() == first {
             return Err(Error::from(crate::error::ApiMisuse::EmptyMessage).into());
         }
-        for frame in &batch.frames[first..] {
-            batch.len += conn.frame_wire_len(frames_of.body(frame).len());
-            batch.more.push(true);
-        }
-        if let Some(last) = batch.more.last_mut() {
-            *last = false;
+        if encoded {
+            batch.len += conn.encoded_wire_len(frames_of.body(&batch.frames[first]));
+            batch.pieces.push(Piece::Encoded);
+        } else {
+            for frame in &batch.frames[first..] {
+                batch.len += conn.frame_wire_len(frames_of.body(frame).len());
+                batch.pieces.push(Piece::More);
+            }
+            if let Some(last) = batch.pieces.last_mut() {
+                *last = Piece::Last;
+            }
         }
         taken = true;
     }
@@ -118,19 +143,34 @@ pub fn take_batch<M: MessageFrames>(
 mod tests {
     use super::*;
     use crate::connection::Event;
+    use crate::wire::encoded;
     use crate::SocketType;
     use std::time::Duration;
 
     struct Owned;
 
+    /// A queued message: its frames, or its shared encoding.
+    enum Message {
+        Frames(Vec<Vec<u8>>),
+        Encoded(Vec<u8>),
+    }
+
     impl MessageFrames for Owned {
-        type Message = Vec<Vec<u8>>;
+        type Message = Message;
         type Frame = Vec<u8>;
         type Error = Error;
 
-        fn split(&mut self, message: Vec<Vec<u8>>, frames: &mut Vec<Vec<u8>>) -> Result<(), Error> {
-            frames.extend(message);
-            Ok(())
+        fn split(&mut self, message: Message, frames: &mut Vec<Vec<u8>>) -> Result<bool, Error> {
+            match message {
+                Message::Frames(message) => {
+                    frames.extend(message);
+                    Ok(false)
+                }
+                Message::Encoded(encoded) => {
+                    frames.push(encoded);
+                    Ok(true)
+                }
+            }
         }
 
         fn body<'f>(&self, frame: &'f Vec<u8>) -> &'f [u8] {
@@ -166,12 +206,41 @@ mod tests {
         conn
     }
 
-    fn queue(messages: &[&[&[u8]]]) -> Pipe<Vec<Vec<u8>>> {
+    fn queue(messages: &[&[&[u8]]]) -> Pipe<Message> {
         let mut pipe = Pipe::new(0);
         for message in messages {
-            pipe.push(message.iter().map(|frame| frame.to_vec()).collect());
+            pipe.push(Message::Frames(
+                message.iter().map(|frame| frame.to_vec()).collect(),
+            ));
         }
         pipe
+    }
+
+    fn encode(bodies: &[&[u8]]) -> Vec<u8> {
+        let mut out = vec![0; encoded::len(bodies.iter().map(|body| body.len()))];
+        encoded::write(bodies.iter().copied(), &mut out);
+        out
+    }
+
+    /// What `conn` writes for `pipe`'s messages.
+    fn written(conn: &mut Connection, pipe: &mut Pipe<Message>) -> Vec<u8> {
+        let batch = take_batch(conn, &mut Owned, Some(pipe), 1 << 16).unwrap();
+        let mut out = vec![0; batch.len()];
+        assert_eq!(batch.write(conn, &Owned, &mut out).unwrap(), out.len());
+        out
+    }
+
+    #[test]
+    fn an_encoded_message_is_copied_as_it_is() {
+        let mut conn = ready();
+        let mut pipe = queue(&[&[b"x"]]);
+        pipe.push(Message::Encoded(encode(&[b"a", b"bc"])));
+        let mut framed = queue(&[&[b"x"], &[b"a", b"bc"]]);
+        let mut reference = ready();
+        assert_eq!(
+            written(&mut conn, &mut pipe),
+            written(&mut reference, &mut framed)
+        );
     }
 
     #[test]

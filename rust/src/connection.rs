@@ -60,6 +60,7 @@ use crate::mechanism::{
 use crate::socket_type::SocketType;
 use crate::timers::{Due, Expired, TimerSettings, Timers};
 use crate::wire::command::Command;
+use crate::wire::encoded;
 use crate::wire::frame::{self, Deframer, Frame};
 use crate::wire::greeting::{Greeting, GREETING_LEN};
 use zeroize::Zeroizing;
@@ -97,6 +98,15 @@ pub enum Event<'a> {
         /// PLAIN: user name and password; CURVE: the client's public key; NULL: none.
         credentials: &'a [Vec<u8>],
     },
+}
+
+/// One piece of message output for [`Connection::write_output`].
+#[derive(Debug, Clone, Copy)]
+pub enum Outgoing<'f> {
+    /// A frame's body, and whether more frames of its message follow.
+    Frame(&'f [u8], bool),
+    /// A whole message framed once by [`crate::wire::encoded`] for many connections.
+    Encoded(&'f [u8]),
 }
 
 /// How a connection secures itself: the mechanism, its role and its keys (spec §4, §5).
@@ -645,22 +655,42 @@ impl Connection {
         self.state == State::Ready
     }
 
+    /// The exact number of bytes a message framed once by [`crate::wire::encoded`] takes in
+    /// [`Connection::write_output`] (more than its length if each frame is encrypted).
+    pub fn encoded_wire_len(&self, message: &[u8]) -> usize {
+        if self.frames_in_clear() {
+            message.len()
+        } else {
+            encoded::frames(message)
+                .map(|(body, _)| self.frame_wire_len(body.len()))
+                .sum()
+        }
+    }
+
     /// The exact number of bytes a data frame with a `body_len`-byte body takes in
     /// [`Connection::write_output`].
     pub fn frame_wire_len(&self, body_len: usize) -> usize {
         self.mechanism.frame_wire_len(body_len)
     }
 
-    /// Writes the pending output, then the given data frames (`(body, more)`, whole messages
-    /// only), into `out`; returns the number of bytes written.
+    /// Whether data frames go out in clear (NULL, PLAIN): then a message framed once by
+    /// [`crate::wire::encoded`] may be given to [`Connection::write_output`] as it is.
+    pub fn frames_in_clear(&self) -> bool {
+        self.mechanism.frames_in_clear()
+    }
+
+    /// Writes the pending output, then the given data (whole messages only), into `out`;
+    /// returns the number of bytes written.
     ///
     /// `out` must hold at least `pending_output().len()` plus [`Connection::frame_wire_len`]
-    /// of every body, so callers can allocate the exact buffer once. Frames are refused with
-    /// [`ApiMisuse`] (and nothing is written) unless [`Connection::can_send_messages`].
+    /// of every frame's body and the length of every encoded message, so callers can
+    /// allocate the exact buffer once. Data is refused with [`ApiMisuse`] (and nothing is
+    /// written) unless [`Connection::can_send_messages`]; an encoded message is written
+    /// frame by frame unless [`Connection::frames_in_clear`].
     pub fn write_output<'f>(
         &mut self,
         out: &mut [u8],
-        frames: impl IntoIterator<Item = (&'f [u8], bool)>,
+        frames: impl IntoIterator<Item = Outgoing<'f>>,
     ) -> Result<usize, Error> {
         let mut frames = frames.into_iter().peekable();
         if frames.peek().is_some() {
@@ -670,9 +700,23 @@ impl Connection {
         out[..written].copy_from_slice(&self.pending);
         self.pending.clear();
         self.pending_pong = None;
-        for (body, more) in frames {
-            let flags = if more { frame::MORE } else { 0 };
-            written += self.mechanism.write_frame(flags, body, &mut out[written..]);
+        for outgoing in frames {
+            match outgoing {
+                Outgoing::Frame(body, more) => {
+                    let flags = if more { frame::MORE } else { 0 };
+                    written += self.mechanism.write_frame(flags, body, &mut out[written..]);
+                }
+                Outgoing::Encoded(message) if self.frames_in_clear() => {
+                    out[written..written + message.len()].copy_from_slice(message);
+                    written += message.len();
+                }
+                Outgoing::Encoded(message) => {
+                    for (body, more) in encoded::frames(message) {
+                        let flags = if more { frame::MORE } else { 0 };
+                        written += self.mechanism.write_frame(flags, body, &mut out[written..]);
+                    }
+                }
+            }
         }
         Ok(written)
     }

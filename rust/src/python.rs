@@ -28,7 +28,7 @@ use crate::pipe::Pipe;
 use crate::ring::{ring, Consumer, Producer};
 use crate::socket_type::SocketType;
 use crate::timers::{Expired, TimerSettings};
-use crate::wire::z85;
+use crate::wire::{encoded, z85};
 use zeroize::Zeroizing;
 
 create_exception!(
@@ -596,6 +596,11 @@ impl PyConnection {
     }
 
     #[getter]
+    fn frames_in_clear(&self) -> bool {
+        self.inner.frames_in_clear()
+    }
+
+    #[getter]
     fn closed(&self) -> bool {
         self.inner.is_closed()
     }
@@ -686,17 +691,51 @@ impl<'py> MessageFrames for PyFrames<'py> {
     type Frame = Bound<'py, PyBytes>;
     type Error = PyErr;
 
-    fn split(&mut self, message: Py<PyAny>, frames: &mut Vec<Bound<'py, PyBytes>>) -> PyResult<()> {
-        let message = message.into_bound(self.py).cast_into::<PyList>()?;
+    fn split(
+        &mut self,
+        message: Py<PyAny>,
+        frames: &mut Vec<Bound<'py, PyBytes>>,
+    ) -> PyResult<bool> {
+        let message = message.into_bound(self.py);
+        // A message is a list of frames, or `bytes` from `encode_message` (shared fan-out).
+        let message = match message.cast_into::<PyBytes>() {
+            Ok(encoded) => {
+                frames.push(encoded);
+                return Ok(true);
+            }
+            Err(error) => error.into_inner().cast_into::<PyList>()?,
+        };
         for frame in message.iter() {
             frames.push(frame.cast_into::<PyBytes>()?);
         }
-        Ok(())
+        Ok(false)
     }
 
     fn body<'f>(&self, frame: &'f Bound<'py, PyBytes>) -> &'f [u8] {
         frame.as_bytes()
     }
+}
+
+/// Frames `message` (a non-empty list of `bytes`) once, as ZMTP frames, for a publisher to
+/// queue the same `bytes` for every subscriber: `take_output` copies it as it is to a
+/// connection whose frames go in clear and re-frames it on one that encrypts (CURVE).
+#[pyfunction]
+fn encode_message<'py>(
+    py: Python<'py>,
+    message: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let frames = message
+        .iter()
+        .map(|frame| frame.cast_into::<PyBytes>())
+        .collect::<Result<Vec<_>, _>>()?;
+    if frames.is_empty() {
+        return Err(Error::from(crate::error::ApiMisuse::EmptyMessage).into());
+    }
+    let len = encoded::len(frames.iter().map(|frame| frame.as_bytes().len()));
+    PyBytes::new_with(py, len, |out| {
+        encoded::write(frames.iter().map(|frame| frame.as_bytes()), out);
+        Ok(())
+    })
 }
 
 /// Z85-encodes `data` (its length must be a multiple of 4).
@@ -803,6 +842,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRingConsumer>()?;
     m.add_function(wrap_pyfunction!(py_ring, m)?)?;
     add_thread_token(m)?;
+    m.add_function(wrap_pyfunction!(encode_message, m)?)?;
     m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
     m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
     m.add_function(wrap_pyfunction!(curve_keypair, m)?)?;

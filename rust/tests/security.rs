@@ -5,10 +5,11 @@
 
 mod common;
 
-use _core::connection::Security;
+use _core::connection::{Outgoing, Security};
 use _core::error::code;
 use _core::mechanism::crypto::SecretKey;
 use _core::mechanism::{CurveClient, CurveServer, Mechanism};
+use _core::wire::encoded;
 use _core::{Connection, Error, SocketType};
 use common::{feed, hex, take_output, ConnectionPair, Got};
 use proptest::prelude::*;
@@ -521,4 +522,29 @@ fn null_server_awaiting_zap_takes_the_peer_ready_and_nothing_more() {
     assert_eq!(pair.b_got.events, [Got::Zap("NULL".into(), vec![])]);
     let ping = hex("04 07 04 50 49 4e 47 00 00");
     assert_eq!(code_of(&mut pair.b, &ping), code::UNEXPECTED_COMMAND);
+}
+
+#[test]
+fn curve_encrypts_a_shared_encoding_frame_by_frame() {
+    let mut pair = ConnectionPair::of(
+        curve_client(SocketType::Pub, SERVER_PUBLIC),
+        curve_server(SocketType::Sub, false),
+    );
+    pair.pump().unwrap();
+    assert!(pair.a.is_ready() && pair.b.is_ready());
+    let big = vec![3u8; 300];
+    let bodies: [&[u8]; 3] = [b"topic", b"", &big];
+    let mut shared = vec![0; encoded::len(bodies.iter().map(|body| body.len()))];
+    encoded::write(bodies.iter().copied(), &mut shared);
+    assert!(!pair.a.frames_in_clear());
+    let len = pair.a.encoded_wire_len(&shared);
+    assert!(len > shared.len(), "each frame is sealed");
+    let mut wire = vec![0; len];
+    let written = pair
+        .a
+        .write_output(&mut wire, [Outgoing::Encoded(&shared)])
+        .unwrap();
+    assert_eq!(written, len);
+    let got = feed(&mut pair.b, &wire).unwrap();
+    assert_eq!(got.messages, [msg(&bodies)]);
 }

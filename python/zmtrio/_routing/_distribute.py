@@ -7,13 +7,18 @@ pipe that refused a write out of the active set until the reader reports progres
 the pipe's ``writer_blocked`` flag is that state (its consumer clears it at the low-water
 mark), so the check costs one attribute read per peer. With ``lossy`` off (XPUB_NODROP) a
 message goes to all matching peers or, if any of them is full, to none, and the sender waits.
+
+A message for several peers is framed once (``_core.encode_message``) and the same ``bytes``
+queued for each peer whose engine writes frames in clear (``Peer.shares_encoding``); the
+others (inproc, CURVE) get the frames and encode them per connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import final
 
+from .._core import encode_message
 from .._peer import Peer
 from ._pattern import Message, send_each
 from ._subscriptions import SubscriptionIndex
@@ -100,14 +105,22 @@ class Distribute:
         push_one(self._peers, msg)
 
 
-def push_one(peers: Iterable[Peer], msg: Message) -> None:
-    """Queue ``msg`` for each of ``peers`` that has room; drop it for the others."""
+def push_one(peers: Collection[Peer], msg: Message) -> None:
+    """Queue ``msg`` for each of ``peers`` that has room; drop it for the others. Peers
+    that share encodings get one ``bytes`` encoded once, when there are several peers."""
     # hot path
+    shared = len(peers) > 1
+    encoded: bytes | None = None
     for peer in peers:
         out = peer.out
         if out.writer_blocked:
             continue  # still draining after a drop: libzmq keeps dropping until the LWM
-        queued = out.queue.try_push(msg)
+        if shared and peer.shares_encoding:
+            if encoded is None:
+                encoded = encode_message(msg)
+            queued = out.queue.try_push(encoded)
+        else:
+            queued = out.queue.try_push(msg)
         if queued == 1:
             out.on_readable()
         elif queued < 0:
@@ -128,7 +141,17 @@ def _push_all_or_none(peers: set[Peer], msg: Message) -> bool:
 
 
 def _push_run(peers: set[Peer], run: list[Message]) -> None:
-    """Queue a run of messages for each of ``peers``: what fits, the rest dropped."""
+    """Queue a run of messages for each of ``peers``: what fits, the rest dropped; each
+    message encoded once for the peers that share encodings, when there are several."""
+    shared = len(peers) > 1
+    encoded: list[bytes] | None = None
     for peer in peers:
-        if not peer.out.writer_blocked:  # still draining after a drop: keep dropping
-            peer.out.push_run(run)
+        out = peer.out
+        if out.writer_blocked:
+            continue  # still draining after a drop: keep dropping
+        if shared and peer.shares_encoding:
+            if encoded is None:
+                encoded = [encode_message(msg) for msg in run]
+            out.push_run(encoded)
+        else:
+            out.push_run(run)

@@ -265,7 +265,12 @@ fn take_output(conn: &mut Connection, message: &[&[u8]]) -> Vec<u8> {
             .sum::<usize>();
     let mut out = vec![0; len];
     let written = conn
-        .write_output(&mut out, frames)
+        .write_output(
+            &mut out,
+            frames
+                .into_iter()
+                .map(|(body, more)| _core::connection::Outgoing::Frame(body, more)),
+        )
         .expect("output of a connection that may send");
     assert_eq!(written, len, "write_output fills the buffer it sized");
     out

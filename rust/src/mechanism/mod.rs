@@ -212,6 +212,12 @@ impl Mechanism {
         }
     }
 
+    /// Whether data frames go out as plain ZMTP frames (NULL, PLAIN), so a message encoded
+    /// once can be copied to this connection as it is; CURVE encrypts each frame.
+    pub fn frames_in_clear(&self) -> bool {
+        !matches!(self, Mechanism::Curve(_))
+    }
+
     /// Writes one data frame at the start of `out` (at least `frame_wire_len` bytes long);
     /// returns the number of bytes written.
     pub fn write_frame(&mut self, flags: u8, body: &[u8], out: &mut [u8]) -> usize {

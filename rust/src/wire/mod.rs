@@ -4,6 +4,7 @@
 //! beforehand); decoders borrow from their input and return `Ok(None)` when it is too short.
 
 pub mod command;
+pub mod encoded;
 pub mod frame;
 pub mod greeting;
 pub mod z85;

@@ -78,6 +78,9 @@ pub fn take_output(conn: &mut Connection, messages: &[Message]) -> Result<Vec<u8
             .map(|(body, _)| conn.frame_wire_len(body.len()))
             .sum::<usize>();
     let mut out = vec![0; len];
+    let frames = frames
+        .into_iter()
+        .map(|(body, more)| _core::connection::Outgoing::Frame(body, more));
     let written = conn.write_output(&mut out, frames)?;
     assert_eq!(written, len, "write_output must fill the buffer it sized");
     Ok(out)
