@@ -31,6 +31,7 @@ __all__ = [
     "RingProducer",
     "curve_keypair",
     "curve_public",
+    "encode_message",
     "ring",
     "thread_token",
     "z85_decode",
