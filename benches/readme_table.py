@@ -213,9 +213,11 @@ def load_text(low: float, high: float, cores: int) -> str:
     span = f"1-minute load average {low:g} to {high:g} on {cores} cores"
     if high > cores / 2:
         return (
-            f"The machine was shared with other work during these runs ({span}): figures "
-            "move by tens of percent from run to run under such load, so read the ratios "
-            "(same run) rather than the rates, and rerun on a quiet machine before quoting."
+            f"The {span} at the starts and ends of these runs counts the benches' own "
+            "processes (eleven for PUB->10 SUB) and work that ended shortly before, so it does "
+            "not say by itself whether the machine was shared: figures move by tens of percent "
+            "from run to run on such machines, so read the ratios (same run) rather than the "
+            "rates."
         )
     return f"The machine was otherwise quiet during these runs ({span})."
 
