@@ -12,7 +12,7 @@ import trio
 import trio.testing
 import zmtrio
 from zmtrio import _cancellation
-from zmtrio._cancellation import cancellation_check
+from zmtrio._cancellation import cancellation_check, run_context
 
 
 def test_this_trio_gets_the_cheap_question() -> None:
@@ -116,5 +116,79 @@ async def test_a_send_or_recv_that_could_complete_raises_when_cancelled(
         assert await pull.recv() == b"first"
         await push.send(b"second")
         assert await pull.recv() == b"second"
+        push.close()
+        pull.close()
+
+
+async def test_run_context_holds_the_running_task() -> None:
+    # The per-message paths read the task from it inline: it must be this thread's.
+    context = run_context()
+    assert context["task"] is trio.lowlevel.current_task()
+
+    async def child(seen: list[object]) -> None:
+        seen.append(context["task"] is trio.lowlevel.current_task())
+
+    seen: list[object] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(child, seen)
+    assert seen == [True]
+
+
+@pytest.mark.parametrize("multipart", [False, True])
+async def test_sockets_still_work_and_cancel_on_a_trio_whose_internals_are_unknown(
+    ctx: zmtrio.Context, multipart: bool
+) -> None:
+    # The stand-in for a trio without the names read: every call takes the slow path and
+    # asks trio itself, so messages still flow and cancellation still wins.
+    stand_in = _cancellation._ASK_TRIO["task"]
+    assert stand_in._cancel_status.effectively_cancelled
+    with trio.fail_after(10):
+        pull = ctx.socket(zmtrio.PULL)
+        push = ctx.socket(zmtrio.PUSH)
+        pull._run_context = push._run_context = _cancellation._ASK_TRIO
+        await pull.bind("inproc://unknown-trio")
+        await push.connect("inproc://unknown-trio")
+        for n in range(100):
+            if multipart:
+                await push.send_multipart([b"%d" % n])
+            else:
+                await push.send(b"%d" % n)
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            with pytest.raises(trio.Cancelled):
+                await push.send(b"never")
+            with pytest.raises(trio.Cancelled):
+                await pull.recv()
+        for n in range(100):
+            assert await pull.recv() == b"%d" % n
+        assert await pull.poll(zmtrio.POLLIN, timeout=0) == 0
+        push.close()
+        pull.close()
+
+
+async def test_a_multipart_send_or_recv_that_could_complete_raises_when_cancelled(
+    ctx: zmtrio.Context,
+) -> None:
+    with trio.fail_after(10):
+        pull = ctx.socket(zmtrio.PULL)
+        push = ctx.socket(zmtrio.PUSH)
+        await pull.bind("inproc://cancel-multipart")
+        await push.connect("inproc://cancel-multipart")
+        await push.send(b"a", zmtrio.SNDMORE)
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            # The last frame could be queued at once: cancellation wins and the message
+            # stays pending, whole; the same for a recv_multipart with a message waiting.
+            with pytest.raises(trio.Cancelled):
+                await push.send(b"b")
+            with pytest.raises(trio.Cancelled):
+                await push.send_multipart([b"never"])
+        assert await pull.poll(zmtrio.POLLIN, timeout=0) == 0
+        await push.send(b"b")
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            with pytest.raises(trio.Cancelled):
+                await pull.recv_multipart()
+        assert await pull.recv_multipart() == [b"a", b"b"]
         push.close()
         pull.close()

@@ -18,7 +18,7 @@ from typing import Any, Final, Literal, Protocol, final, overload
 import trio
 from trio.lowlevel import cancel_shielded_checkpoint, checkpoint, checkpoint_if_cancelled
 
-from ._cancellation import cancellation_check
+from ._cancellation import cancellation_check, run_context
 from ._constants import (
     DONTWAIT,
     ENOTSUP,
@@ -186,6 +186,7 @@ class Socket(SocketConveniences, OptionAttributes):
         "_maybe_cancelled",
         "_monitors",
         "_next_frame",
+        "_open_in",
         "_options",
         "_partly_read",
         "_pattern",
@@ -194,6 +195,7 @@ class Socket(SocketConveniences, OptionAttributes):
         "_reading",
         "_reading_peer",
         "_recv_lot",
+        "_run_context",
         "_scopes",
         "_send_lot",
         "_thread",
@@ -212,8 +214,13 @@ class Socket(SocketConveniences, OptionAttributes):
         self._context = context
         #: The thread whose trio loop owns the socket: the only one that may use it.
         self._thread = current_thread()
+        #: That thread while the socket is open, None once closed: the per-message paths
+        #: ask both questions with one identity test.
+        self._open_in: object = self._thread
         #: trio's checkpoint_if_cancelled question, cheaply, for tasks of that thread.
         self._maybe_cancelled = cancellation_check()
+        #: What that question reads, for the per-message paths that ask it inline.
+        self._run_context = run_context()
         self._options: dict[int, Any] = {spec.option: spec.default for spec in OPTIONS}
         self._options[SocketOption.TYPE] = int(self._type)
         if self._type in (SocketType.SUB, SocketType.XSUB, SocketType.DISH):
@@ -238,8 +245,9 @@ class Socket(SocketConveniences, OptionAttributes):
         #: index of its next frame: no list is sliced or shifted per frame.
         self._partly_read: list[bytes] = _NO_FRAMES
         self._next_frame = 0
-        #: Sends and receives completed in a row without yielding to the scheduler.
-        self._calls = 0
+        #: Sends and receives that may still complete without yielding to the scheduler
+        #: (counted down: one test per message, not a comparison).
+        self._calls = _FAIRNESS_BATCH
         self._closed = False
         self._torn_down = False
         self._scopes: set[trio.CancelScope] = set()
@@ -307,6 +315,7 @@ class Socket(SocketConveniences, OptionAttributes):
 
     def _mark_closed(self) -> None:
         self._closed = True
+        self._open_in = None
         for lot in (self._send_lot, self._recv_lot, self._change_lot):
             lot.unpark_all()
         if self._reading is not None:
@@ -614,6 +623,32 @@ class Socket(SocketConveniences, OptionAttributes):
         send.) ``copy`` and ``track`` are accepted for pyzmq's sake and change nothing: the
         frame is taken as immutable ``bytes`` at once, so there is no send to track.
         """
+        if flags or routing_id is not None or group is not None or self._pending_frames:
+            await self._send_frame(data, flags, routing_id, group)
+            return
+        # hot path, inlined (each call saved is a Python frame): the message is queued
+        # with nothing to await when the socket is open in this thread, no yield is due,
+        # the task is not (maybe) cancelled (trio's question asked inline, see
+        # _cancellation.run_context) and a peer has room; else _send_message decides.
+        message = [data if type(data) is bytes else _as_frame(data)]
+        if current_thread() is not self._open_in:
+            self._check_open()
+        task = self._run_context["task"]
+        if (
+            self._calls
+            and not task._cancel_status.effectively_cancelled
+            and not task._runner.ki_pending
+            and self._pattern.send(message)
+        ):
+            self._calls -= 1
+            return
+        await self._send_message(message, flags)
+
+    async def _send_frame(
+        self, data: BytesLike, flags: int, routing_id: int | None, group: bytes | str | None
+    ) -> None:
+        """``send`` with flags, an address or frames sent before: the ways that are not the
+        hot path."""
         frame = data if type(data) is bytes else _as_frame(data)
         if routing_id is not None or group is not None:
             await self._send_addressed(frame, flags, routing_id, group)
@@ -626,14 +661,11 @@ class Socket(SocketConveniences, OptionAttributes):
                 await checkpoint_if_cancelled()
             self._pending_frames.append(frame)
             return
-        if self._pending_frames:
-            # Cleared only once queued: a cancelled send leaves the partial message as it was.
-            await self._send_message([*self._pending_frames, frame], flags)
-            self._pending_frames = []
-        else:
-            message = [frame]
-            if not self._send_now(message):
-                await self._send_message(message, flags)
+        message = [*self._pending_frames, frame]
+        if not self._send_now(message):
+            await self._send_message(message, flags)
+        # Cleared only once queued: a cancelled send leaves the partial message as it was.
+        self._pending_frames = []
 
     async def send_multipart(
         self, frames: Iterable[BytesLike], flags: int = 0, copy: bool = True, track: bool = False
@@ -652,38 +684,36 @@ class Socket(SocketConveniences, OptionAttributes):
         self._send_nowait(_as_message(frames))
 
     def _send_nowait(self, message: list[bytes]) -> None:
-        self._check_open()
+        if current_thread() is not self._open_in:
+            self._check_open()
         if not self._pattern.send(message):
             raise Again()
 
     def _send_now(self, message: list[bytes]) -> bool:
-        # hot path: a send that can complete checks for cancellation and returns, yielding
-        # to the scheduler only every _FAIRNESS_BATCH calls (see DESIGN.md, speed rules).
-        # A plain call: True if ``message`` was queued with nothing to await; else the
-        # caller awaits _send_message (cancelled, a yield due, no room). One coroutine
-        # fewer per message than awaiting _send_message always (callgrind: ~800 of ~10k
-        # instructions).
-        if self._closed or current_thread() is not self._thread:
+        # A send that can complete checks for cancellation and returns, yielding to the
+        # scheduler only every _FAIRNESS_BATCH calls (see DESIGN.md, speed rules). A plain
+        # call: True if ``message`` was queued with nothing to await; else the caller
+        # awaits _send_message (cancelled, a yield due, no room). ``send`` inlines it.
+        if current_thread() is not self._open_in:
             self._check_open()
-        if self._calls >= _FAIRNESS_BATCH or self._maybe_cancelled():
-            return False
-        if self._pattern.send(message):
-            self._calls += 1
+        if self._calls and not self._maybe_cancelled() and self._pattern.send(message):
+            self._calls -= 1
             return True
         return False
 
     async def _send_message(self, message: list[bytes], flags: int) -> None:
-        if self._send_now(message):
-            return
+        """Queue ``message`` after the fast attempt failed (a yield due, the task maybe
+        cancelled, or no room): raise if cancelled (nothing queued), then queue it and
+        yield, or wait for room without yielding first (``DONTWAIT``: raise ``Again``)."""
         if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         if self._pattern.send(message):
-            self._calls = 0
+            self._calls = _FAIRNESS_BATCH
             await cancel_shielded_checkpoint()
             return
         if flags & DONTWAIT:
             raise Again()
-        self._calls = 0
+        self._calls = _FAIRNESS_BATCH
         await self._wait_to_send(message)
 
     async def _send_addressed(
@@ -704,9 +734,9 @@ class Socket(SocketConveniences, OptionAttributes):
             await checkpoint_if_cancelled()
         message = [frame]
         if send(message):
-            self._calls += 1
-            if self._calls >= _FAIRNESS_BATCH:
-                self._calls = 0
+            self._calls -= 1
+            if not self._calls:
+                self._calls = _FAIRNESS_BATCH
                 await cancel_shielded_checkpoint()
             return
         if flags & DONTWAIT:
@@ -802,14 +832,28 @@ class Socket(SocketConveniences, OptionAttributes):
             if self._maybe_cancelled():
                 await checkpoint_if_cancelled()
             frame = self._take_frame()
-        else:
-            message = self._recv_now()
+            return frame if copy else memoryview(frame)
+        # hot path, inlined as in ``send``: a message taken with nothing to await when the
+        # socket is open in this thread, no yield is due and the task is not (maybe)
+        # cancelled; else _recv_message decides.
+        if current_thread() is not self._open_in:
+            self._check_open()
+        task = self._run_context["task"]
+        if (
+            self._calls
+            and not task._cancel_status.effectively_cancelled
+            and not task._runner.ki_pending
+        ):
+            message = self._pattern.recv()
             if message is None:
                 message = await self._recv_message(flags)
-            if len(message) > 1:  # hot path: inline, no call for one-frame messages
-                self._start_reading(message)
-            frame = message[0]
-        return frame if copy else memoryview(frame)
+            else:
+                self._calls -= 1
+        else:
+            message = await self._recv_message(flags)
+        if len(message) > 1:  # no call for one-frame messages
+            self._start_reading(message)
+        return message[0] if copy else memoryview(message[0])
 
     @overload
     async def recv_multipart(
@@ -867,38 +911,41 @@ class Socket(SocketConveniences, OptionAttributes):
         return self._pattern.with_metadata(self.recv_multipart_nowait())
 
     def _recv_nowait(self) -> list[bytes]:
-        self._check_open()
+        if current_thread() is not self._open_in:
+            self._check_open()
         message = self._pattern.recv()
         if message is None:
             raise Again()
         return message
 
     def _recv_now(self) -> list[bytes] | None:
-        # hot path: like _send_now, the message to return with nothing to await, or None:
-        # then the caller awaits _recv_message (cancelled, a yield due, nothing queued).
-        if self._closed or current_thread() is not self._thread:
+        # Like _send_now, the message to return with nothing to await, or None: then the
+        # caller awaits _recv_message (cancelled, a yield due, nothing queued). ``recv``
+        # inlines it.
+        if current_thread() is not self._open_in:
             self._check_open()
-        if self._calls >= _FAIRNESS_BATCH or self._maybe_cancelled():
+        if not self._calls or self._maybe_cancelled():
             return None
         message = self._pattern.recv()
         if message is not None:
-            self._calls += 1
+            self._calls -= 1
         return message
 
     async def _recv_message(self, flags: int) -> list[bytes]:
-        message = self._recv_now()
-        if message is not None:
-            return message
+        """Take a message after the fast attempt found none, or made none (a yield due,
+        the task maybe cancelled): raise if cancelled (nothing taken), then take one and
+        yield, or wait for one without yielding first (a request/reply loop reads its
+        connection in place only if it does not yield; ``DONTWAIT``: raise ``Again``)."""
         if self._maybe_cancelled():
             await checkpoint_if_cancelled()
         message = self._pattern.recv()
         if message is not None:
-            self._calls = 0
+            self._calls = _FAIRNESS_BATCH
             await cancel_shielded_checkpoint()
             return message
         if flags & DONTWAIT:
             raise Again()
-        self._calls = 0
+        self._calls = _FAIRNESS_BATCH
         return await self._wait_to_recv()
 
     async def _wait_to_recv(self) -> list[bytes]:
