@@ -2,7 +2,8 @@
 
 Wall-clock rates move by tens of percent on a shared machine; instruction counts do not. For
 each side (``send``: a zmtrio PUSH, ``recv``: a zmtrio PULL, ``reqrep``: a zmtrio REQ doing
-round trips) this runs the zmtrio process under ``valgrind --tool=callgrind`` against a pyzmq
+round trips; ``send_batch`` and ``recv_batch``: the PUSH and the PULL with the batch API, 1,024
+messages a call) this runs the zmtrio process under ``valgrind --tool=callgrind`` against a pyzmq
 (libzmq) peer in a plain process: after a warm-up of 1,000 messages it marks the start and
 the end of ``--count`` more (default 20,000, 64 bytes each, over tcp loopback; the sender's
 end mark comes once its lingering close has written them all) with a call to
@@ -13,6 +14,7 @@ start-up excluded.
 
     .venv/bin/python benches/callgrind.py                  # this checkout's build
     .venv/bin/python benches/callgrind.py --side send --side recv --markdown
+    .venv/bin/python benches/callgrind.py --side send_batch --side recv_batch
     .venv/bin/python benches/callgrind.py --python /tmp/base/.venv/bin/python  # another one
     .venv/bin/python benches/callgrind.py --curve          # both ends under CURVE
 
@@ -32,9 +34,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SIDES = ("send", "recv", "reqrep")
+SIDES = ("send", "recv", "reqrep", "send_batch", "recv_batch")
 WARMUP = 1000
 SIZE = 64
+#: Messages per ``send_batch``/``recv_batch`` call (as ``zmtrio bench``'s default).
+BATCH = 1024
 #: The C function behind ``os.getppid`` in CPython 3.11: callgrind dumps before each call.
 MARK_FUNCTION = "os_getppid"
 
@@ -82,6 +86,30 @@ def _zmtrio_side(side: str, endpoint: str, count: int, server_public: str | None
                     for _ in range(count):
                         await pull.recv()
                     os.getppid()
+            elif side == "send_batch":
+                push = ctx.socket(zmtrio.PUSH)
+                push.linger = -1
+                _curve_client(push, server_public)
+                await push.connect(endpoint)
+                await push.send_batch([[payload]] * WARMUP)
+                os.getppid()
+                chunk = [[payload]] * BATCH
+                for start in range(0, count, BATCH):
+                    await push.send_batch(chunk[: count - start])
+                await push.aclose()
+                os.getppid()
+            elif side == "recv_batch":
+                async with ctx.socket(zmtrio.PULL) as pull:
+                    _curve_client(pull, server_public)
+                    await pull.connect(endpoint)
+                    received = 0
+                    while received < WARMUP:
+                        received += len(await pull.recv_batch(WARMUP - received))
+                    os.getppid()
+                    received = 0
+                    while received < count:
+                        received += len(await pull.recv_batch(min(BATCH, count - received)))
+                    os.getppid()
             else:
                 async with ctx.socket(zmtrio.REQ) as req:
                     _curve_client(req, server_public)
@@ -103,7 +131,7 @@ def _pyzmq_peer(side: str, count: int, ready: Path, server_secret: str | None) -
 
     total = WARMUP + count
     context = zmq.Context()
-    kind = {"send": zmq.PULL, "recv": zmq.PUSH, "reqrep": zmq.REP}[side]
+    kind = {"send": zmq.PULL, "recv": zmq.PUSH, "reqrep": zmq.REP}[side.removesuffix("_batch")]
     sock = context.socket(kind)
     sock.linger = -1
     if server_secret is not None:
@@ -113,9 +141,9 @@ def _pyzmq_peer(side: str, count: int, ready: Path, server_secret: str | None) -
     ready.write_text(f"tcp://127.0.0.1:{port}")
     payload = b"x" * SIZE
     for _ in range(total):
-        if side == "send":
+        if side.startswith("send"):
             sock.recv()
-        elif side == "recv":
+        elif side.startswith("recv"):
             sock.send(payload)
         else:
             sock.send(sock.recv())
@@ -224,15 +252,21 @@ def header(markdown: bool) -> str:
         return "| side | instructions per message | instructions counted | messages |\n" + (
             "|---|---|---|---|"
         )
-    return f"{'side':<7} {'instructions per message':>26}  counted"
+    return f"{'side':<10} {'instructions per message':>23}  counted"
 
 
 def line(side: str, total: int, count: int, markdown: bool) -> str:
     """One side's row: instructions per message (per round trip for ``reqrep``)."""
-    name = {"send": "PUSH `send`", "recv": "PULL `recv`", "reqrep": "REQ round trip"}[side]
+    name = {
+        "send": "PUSH `send`",
+        "recv": "PULL `recv`",
+        "reqrep": "REQ round trip",
+        "send_batch": "PUSH `send_batch`",
+        "recv_batch": "PULL `recv_batch`",
+    }[side]
     if markdown:
         return f"| {name} | {total / count:,.0f} | {total:,} | {count:,} |"
-    return f"{side:<7} {total / count:>26,.0f}  {total:,} over {count:,}"
+    return f"{side:<10} {total / count:>23,.0f}  {total:,} over {count:,}"
 
 
 if __name__ == "__main__":
