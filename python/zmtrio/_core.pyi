@@ -25,12 +25,15 @@ __all__ = [
     "EXPIRED_PEER_TTL",
     "READ_SIZE",
     "Connection",
+    "EncodedBatch",
     "Pipe",
     "ProtocolError",
     "RingConsumer",
     "RingProducer",
+    "copy_messages",
     "curve_keypair",
     "curve_public",
+    "encode_batch",
     "encode_message",
     "ring",
     "thread_token",
@@ -96,6 +99,11 @@ class Pipe:
     def push_many(self, msgs: list[list[bytes]] | list[bytes], limit: int) -> int:
         """Queue messages from the front of ``msgs`` while below the high-water mark and fewer
         than ``limit`` were taken; return how many were queued."""
+    def push_encoded(self, batch: EncodedBatch, start: int) -> int:
+        """Queue the messages of ``batch`` from ``start`` on that fit below the high-water
+        mark as one item, a run that counts as that many messages (for a pipe to a
+        connection that writes frames in clear: ``take_output`` writes it as it is); return
+        how many were queued. A ``conflate`` pipe keeps the last one."""
     def pop(self) -> list[bytes] | None:
         """Take the oldest message, or ``None`` when empty."""
     def pop_many(self, max_messages: int) -> list[list[bytes]]:
@@ -276,6 +284,23 @@ def curve_keypair() -> tuple[bytes, bytes]:
 
 def curve_public(secret: bytes) -> bytes:
     """The 32-byte CURVE public key of a 32-byte secret key (ValueError otherwise)."""
+
+@final
+class EncodedBatch:
+    """Small messages framed back to back in one ``bytes``, from :func:`encode_batch`."""
+
+    def __len__(self) -> int:
+        """How many messages it holds."""
+    def messages(self, start: int) -> list[list[bytes]]:
+        """The messages from ``start`` on, as lists of ``bytes`` again."""
+
+def encode_batch(messages: list[Any]) -> EncodedBatch | None:
+    """``messages`` framed once, back to back, if each is a non-empty list or tuple of
+    ``bytes`` (exactly) of at most 8 KiB each; else ``None`` (convert them one by one)."""
+
+def copy_messages(messages: list[Any]) -> list[list[bytes]] | None:
+    """A new list of each message's frames (the ``bytes`` shared), if each is a non-empty
+    list or tuple of ``bytes`` (exactly); else ``None`` (convert them one by one)."""
 
 def encode_message(message: list[bytes]) -> bytes:
     """Frame a non-empty ``message`` once, as ZMTP frames, for a publisher to queue the same

@@ -30,6 +30,7 @@ from ._constants import (
     SocketType,
 )
 from ._conveniences import SocketConveniences
+from ._core import EncodedBatch, copy_messages, encode_batch
 from ._errors import Again, ZMQError
 from ._message import Message
 from ._monitor import Event
@@ -105,10 +106,11 @@ def _as_frame(data: object) -> bytes:
 
 
 def _as_message(frames: Iterable[object]) -> list[bytes]:
-    # hot path (send_batch: once per message): a copy, so later edits of the caller's list
-    # can't leak, and a plain loop, as CPython 3.11 makes a function object for every
-    # comprehension it runs (callgrind, batched inproc PUSH->PULL: 3,825 -> 2,384
-    # instructions a message); frames that are not bytes yet take the slow way.
+    # hot path (send_multipart; send_batch's slow path, once per message): a copy, so later
+    # edits of the caller's list can't leak, and a plain loop, as CPython 3.11 makes a
+    # function object for every comprehension it runs (callgrind, batched inproc
+    # PUSH->PULL: 3,825 -> 2,384 instructions a message); frames that are not bytes yet
+    # take the slow way.
     message: list[Any] = list(frames)
     if not message:
         raise ValueError("a message needs at least one frame")
@@ -769,10 +771,39 @@ class Socket(SocketConveniences, OptionAttributes):
     async def send_batch(self, messages: Iterable[Iterable[BytesLike]]) -> None:
         """Queue many messages (each a list of frames) in one call, in order; returns when
         all are queued. If cancelled, a prefix of whole messages was queued."""
-        batch = [_as_message(frames) for frames in messages]
+        given = messages if type(messages) is list else list(messages)
         self._check_open()
         if self._maybe_cancelled():
             await checkpoint_if_cancelled()
+        # One Rust call for the whole batch, no Python work per message: framed once as a
+        # run when one connection writing frames in clear takes it all, else copied.
+        if self._pattern.takes_encoded():
+            encoded = encode_batch(given)
+            if encoded is not None:
+                await self._send_encoded(encoded)
+                return
+        batch = copy_messages(given)
+        if batch is None:  # frames to convert (or to refuse), message by message
+            batch = [_as_message(frames) for frames in given]
+        await self._send_many(batch)
+
+    async def _send_encoded(self, batch: EncodedBatch) -> None:
+        """``send_batch`` of an encoded batch: runs while the pattern takes them, and the
+        rest message by message if it stops taking them while this waits for room."""
+        pattern = self._pattern
+        sent = pattern.send_encoded(batch, 0)
+        while sent < len(batch):
+            await self._send_lot.park()
+            self._check_open()
+            if not pattern.takes_encoded():  # the peers changed meanwhile
+                await self._send_many(batch.messages(sent))
+                return
+            sent += pattern.send_encoded(batch, sent)
+        await cancel_shielded_checkpoint()
+
+    async def _send_many(self, batch: list[list[bytes]]) -> None:
+        """``send_batch`` of copied messages: queued as the pattern's ``send_many`` takes
+        them, waiting for room as needed."""
         send_many = self._pattern.send_many
         sent = send_many(batch)
         while sent < len(batch):

@@ -6,11 +6,31 @@
 //! budget, but always at least one message so a message larger than the budget still goes.
 //! The host only converts: a message into its frames, a frame into its body bytes. A message
 //! may also come already framed (a publisher's shared encoding, [`crate::wire::encoded`]):
-//! it is then one piece, copied as it is or, on an encrypting connection, re-framed.
+//! it is then one piece, copied as it is or, on an encrypting connection, re-framed. So may
+//! a run of many small messages framed back to back ([`write_run`]: a batch sent at once is
+//! encoded once, queued as one piece, and written with no copy when it is all a write takes,
+//! [`Batch::sole_encoded`]).
 
 use crate::connection::{Connection, Outgoing};
 use crate::error::Error;
 use crate::pipe::Pipe;
+use crate::wire::frame;
+
+/// The largest frame body a run takes: a batch with a larger frame is queued message by
+/// message instead, so a large body is never copied into a run only to be copied again.
+pub const RUN_MAX_FRAME: usize = 8 * 1024;
+
+/// Writes frames, each `(body, more)`, back to back at the start of `out`, which must hold
+/// the sum of their [`frame::wire_len`]; returns the bytes written. Whole messages written
+/// so (MORE on every frame of a message but its last) are a run: one encoded piece.
+pub fn write_run<'f>(frames: impl IntoIterator<Item = (&'f [u8], bool)>, out: &mut [u8]) -> usize {
+    let mut written = 0;
+    for (body, more) in frames {
+        let flags = if more { frame::MORE } else { 0 };
+        written += frame::write(flags, body, &mut out[written..]);
+    }
+    written
+}
 
 /// How a host takes messages apart for writing.
 pub trait MessageFrames {
@@ -70,6 +90,20 @@ impl<F> Batch<F> {
             .iter()
             .filter(|&&piece| piece != Piece::More)
             .count()
+    }
+
+    /// The one piece that is the whole output, if it is so: an encoded message or run, with
+    /// no protocol output before it, on a connection that writes frames in clear. Its bytes
+    /// can then be written as they are, with no copy.
+    pub fn sole_encoded(&self, conn: &Connection) -> Option<&F> {
+        match (&self.frames[..], &self.pieces[..]) {
+            ([piece], [Piece::Encoded])
+                if conn.pending_output().is_empty() && conn.frames_in_clear() =>
+            {
+                Some(piece)
+            }
+            _ => None,
+        }
     }
 
     /// Writes the batch into `out`, which must be [`Batch::len`] bytes long.
@@ -241,6 +275,42 @@ mod tests {
             written(&mut conn, &mut pipe),
             written(&mut reference, &mut framed)
         );
+    }
+
+    #[test]
+    fn a_run_is_its_messages_framed_back_to_back() {
+        let mut run = vec![0; 3 + 3 + 4];
+        let frames: [(&[u8], bool); 3] = [(b"a", true), (b"b", false), (b"cd", false)];
+        assert_eq!(write_run(frames, &mut run), run.len());
+        let mut conn = ready();
+        let mut pipe = queue(&[]);
+        pipe.push(Message::Encoded(run));
+        let mut framed = queue(&[&[b"a", b"b"], &[b"cd"]]);
+        let mut reference = ready();
+        assert_eq!(
+            written(&mut conn, &mut pipe),
+            written(&mut reference, &mut framed)
+        );
+    }
+
+    #[test]
+    fn a_sole_encoded_piece_is_the_whole_output() {
+        let mut conn = ready();
+        let mut pipe = queue(&[]);
+        pipe.push(Message::Encoded(encode(&[b"a"])));
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 1 << 16).unwrap();
+        assert_eq!(batch.sole_encoded(&conn), Some(&encode(&[b"a"])));
+        // Not with protocol output ahead of it, nor with a second piece.
+        conn.send_ping(0).unwrap();
+        let mut pipe = queue(&[]);
+        pipe.push(Message::Encoded(encode(&[b"a"])));
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 1 << 16).unwrap();
+        assert_eq!(batch.sole_encoded(&conn), None);
+        let conn = ready();
+        let mut pipe = queue(&[&[b"x"]]);
+        pipe.push(Message::Encoded(encode(&[b"a"])));
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 1 << 16).unwrap();
+        assert_eq!(batch.sole_encoded(&conn), None);
     }
 
     #[test]

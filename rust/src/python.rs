@@ -17,10 +17,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use std::mem;
 use std::time::Duration;
 
 use crate::assembly::{Assembly, MessageBuilder};
-use crate::batch::{take_batch, MessageFrames};
+use crate::batch::{take_batch, write_run, MessageFrames, RUN_MAX_FRAME};
 use crate::connection::{Connection, Event, Security};
 use crate::error::Error;
 use crate::mechanism::crypto::{SecretKey, KEY_LEN};
@@ -28,7 +29,7 @@ use crate::pipe::Pipe;
 use crate::ring::{ring, Consumer, Producer};
 use crate::socket_type::SocketType;
 use crate::timers::{Expired, TimerSettings};
-use crate::wire::{encoded, z85};
+use crate::wire::{encoded, frame, z85};
 use zeroize::Zeroizing;
 
 create_exception!(
@@ -116,10 +117,32 @@ fn zmq_error(errno: i32, message: String) -> PyErr {
 }
 
 /// A bounded FIFO of messages (see [`Pipe`]); holds any Python objects, in practice
-/// `list[bytes]`.
+/// `list[bytes]`, a `bytes` message from `encode_message`, or an [`PyEncodedBatch`] run of
+/// many messages queued as one item (`push_encoded`): the pipe counts messages, not items,
+/// so the high-water mark holds for runs too.
 #[pyclass(name = "Pipe", module = "zmtrio._core")]
 struct PyPipe {
     inner: Pipe<Py<PyAny>>,
+    /// Messages queued in runs beyond one per run: `len()` is items plus this.
+    run_extra: usize,
+}
+
+impl PyPipe {
+    /// Whether the messages queued reach the high-water mark.
+    fn is_full(&self) -> bool {
+        if self.run_extra == 0 {
+            return self.inner.is_full();
+        }
+        let hwm = self.inner.hwm();
+        hwm > 0 && self.inner.len() + self.run_extra >= hwm
+    }
+
+    /// Counts a run among the items just taken out of the pipe.
+    fn forget_run(&mut self, py: Python<'_>, item: &Py<PyAny>) {
+        if let Ok(run) = item.bind(py).cast::<PyEncodedBatch>() {
+            self.run_extra -= run.get().len() - 1;
+        }
+    }
 }
 
 #[pymethods]
@@ -132,7 +155,10 @@ impl PyPipe {
         } else {
             Pipe::new(hwm)
         };
-        PyPipe { inner }
+        PyPipe {
+            inner,
+            run_extra: 0,
+        }
     }
 
     #[getter]
@@ -151,24 +177,72 @@ impl PyPipe {
     }
 
     fn __len__(&self) -> usize {
-        self.inner.len()
+        self.inner.len() + self.run_extra
     }
 
     fn try_push(&mut self, msg: Py<PyAny>) -> isize {
+        if self.run_extra != 0 && self.is_full() {
+            return -1;
+        }
         // A length never exceeds isize::MAX (it counts allocated items).
-        self.inner.try_push(msg).map_or(-1, |len| len as isize)
+        self.inner
+            .try_push(msg)
+            .map_or(-1, |len| (len + self.run_extra) as isize)
     }
 
     fn push(&mut self, msg: Py<PyAny>) -> usize {
-        self.inner.push(msg)
+        self.inner.push(msg) + self.run_extra
     }
 
     fn push_many(&mut self, msgs: &Bound<'_, PyList>, limit: usize) -> usize {
+        let hwm = self.inner.hwm();
+        let limit = match self.run_extra {
+            0 => limit,
+            _ if hwm == 0 => limit,
+            extra => limit.min(hwm.saturating_sub(self.inner.len() + extra)),
+        };
         self.inner.push_many(msgs.iter().map(Bound::unbind), limit)
     }
 
-    fn pop(&mut self) -> Option<Py<PyAny>> {
-        self.inner.pop()
+    /// Queues the messages of `batch` from `start` on that fit below the high-water mark
+    /// as one run (the whole batch as it is when it all fits); returns how many. A
+    /// conflating pipe keeps only the last message, as if each had been pushed in turn.
+    fn push_encoded(&mut self, batch: &Bound<'_, PyEncodedBatch>, start: usize) -> PyResult<usize> {
+        let py = batch.py();
+        let run = batch.get();
+        let count = run.len().saturating_sub(start);
+        if count == 0 {
+            return Ok(0);
+        }
+        if self.inner.is_conflating() {
+            let last = run.slice(py, run.len() - 1, 1)?;
+            self.inner.push(Py::new(py, last)?.into_any());
+            return Ok(count);
+        }
+        let hwm = self.inner.hwm();
+        let taken = match hwm {
+            0 => count,
+            _ => count.min(hwm.saturating_sub(self.__len__())),
+        };
+        if taken == 0 {
+            return Ok(0);
+        }
+        let item = if taken == run.len() {
+            batch.clone().into_any().unbind()
+        } else {
+            Py::new(py, run.slice(py, start, taken)?)?.into_any()
+        };
+        self.inner.push(item);
+        self.run_extra += taken - 1;
+        Ok(taken)
+    }
+
+    fn pop(&mut self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let item = self.inner.pop()?;
+        if self.run_extra != 0 {
+            self.forget_run(py, &item);
+        }
+        Some(item)
     }
 
     fn pop_many<'py>(
@@ -176,16 +250,170 @@ impl PyPipe {
         py: Python<'py>,
         max_messages: usize,
     ) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.inner.pop_many(max_messages))
+        if self.run_extra == 0 {
+            return PyList::new(py, self.inner.pop_many(max_messages));
+        }
+        let taken: Vec<Py<PyAny>> = self.inner.pop_many(max_messages).collect();
+        for item in &taken {
+            self.forget_run(py, item);
+        }
+        PyList::new(py, taken)
     }
 
     fn full(&self) -> bool {
-        self.inner.is_full()
+        self.is_full()
     }
 
     fn clear(&mut self) -> usize {
-        self.inner.clear()
+        mem::take(&mut self.run_extra) + self.inner.clear()
     }
+}
+
+/// Small messages framed back to back in one `bytes` (see [`encode_batch`]): `send_batch`
+/// encodes its messages once, and a pipe to a connection that writes frames in clear queues
+/// them as one item (`Pipe.push_encoded`), which `take_output` writes as it is.
+#[pyclass(frozen, name = "EncodedBatch", module = "zmtrio._core")]
+struct PyEncodedBatch {
+    /// The messages' frames, as [`write_run`] writes them.
+    encoded: Py<PyBytes>,
+    /// Where each message ends in `encoded`.
+    ends: Vec<usize>,
+}
+
+impl PyEncodedBatch {
+    /// How many messages the batch holds.
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Where message `index` starts in `encoded`.
+    fn start_of(&self, index: usize) -> usize {
+        index.checked_sub(1).map_or(0, |before| self.ends[before])
+    }
+
+    /// A batch of `count` messages of this one from `start` on (copied).
+    fn slice(&self, py: Python<'_>, start: usize, count: usize) -> PyResult<PyEncodedBatch> {
+        let from = self.start_of(start);
+        let ends = &self.ends[start..start + count];
+        let bytes = &self.encoded.bind(py).as_bytes()[from..ends[count - 1]];
+        Ok(PyEncodedBatch {
+            encoded: PyBytes::new(py, bytes).unbind(),
+            ends: ends.iter().map(|end| end - from).collect(),
+        })
+    }
+}
+
+#[pymethods]
+impl PyEncodedBatch {
+    fn __len__(&self) -> usize {
+        self.len()
+    }
+
+    /// The messages from `start` on, as lists of `bytes` again (for a pipe that takes no
+    /// runs).
+    fn messages<'py>(&self, py: Python<'py>, start: usize) -> PyResult<Bound<'py, PyList>> {
+        let from = self.start_of(start.min(self.len()));
+        let mut messages = Vec::with_capacity(self.len().saturating_sub(start));
+        let mut frames = Vec::new();
+        for (body, more) in encoded::frames(&self.encoded.bind(py).as_bytes()[from..]) {
+            frames.push(PyBytes::new(py, body));
+            if !more {
+                messages.push(PyList::new(py, frames.drain(..))?);
+            }
+        }
+        PyList::new(py, messages)
+    }
+}
+
+/// Frames `messages` back to back in one [`PyEncodedBatch`]: each a list or tuple of
+/// `bytes` (exactly) of at most [`RUN_MAX_FRAME`] bytes each. `None` for anything else (an
+/// empty message, another type, a larger frame): the caller takes its slow path, which
+/// converts or refuses each message as `send_multipart` would.
+#[pyfunction]
+fn encode_batch<'py>(
+    py: Python<'py>,
+    messages: &Bound<'py, PyList>,
+) -> PyResult<Option<PyEncodedBatch>> {
+    let mut frames: Vec<(Bound<'py, PyBytes>, bool)> = Vec::with_capacity(messages.len());
+    let mut ends = Vec::with_capacity(messages.len());
+    let mut len = 0;
+    for message in messages.iter() {
+        let first = frames.len();
+        let taken = if let Ok(list) = message.cast::<PyList>() {
+            take_small_frames(list.iter(), &mut frames, &mut len)
+        } else if let Ok(tuple) = message.cast::<PyTuple>() {
+            take_small_frames(tuple.iter(), &mut frames, &mut len)
+        } else {
+            false
+        };
+        if !taken || frames.len() == first {
+            return Ok(None);
+        }
+        if let Some((_, more)) = frames.last_mut() {
+            *more = false;
+        }
+        ends.push(len);
+    }
+    let encoded = PyBytes::new_with(py, len, |out| {
+        let bodies = frames.iter().map(|(frame, more)| (frame.as_bytes(), *more));
+        let written = write_run(bodies, out);
+        debug_assert_eq!(written, len);
+        Ok(())
+    })?;
+    Ok(Some(PyEncodedBatch {
+        encoded: encoded.unbind(),
+        ends,
+    }))
+}
+
+/// Appends `message`'s frames to `frames` (MORE set on each), adding their wire length to
+/// `len`; false at the first that is not `bytes` of at most [`RUN_MAX_FRAME`] bytes.
+fn take_small_frames<'py>(
+    message: impl Iterator<Item = Bound<'py, PyAny>>,
+    frames: &mut Vec<(Bound<'py, PyBytes>, bool)>,
+    len: &mut usize,
+) -> bool {
+    for frame in message {
+        let Ok(frame) = frame.cast_into_exact::<PyBytes>() else {
+            return false;
+        };
+        let body_len = frame.as_bytes().len();
+        if body_len > RUN_MAX_FRAME {
+            return false;
+        }
+        *len += frame::wire_len(body_len);
+        frames.push((frame, true));
+    }
+    true
+}
+
+/// Copies of `messages` as `send_batch` queues them: a new list for each (later edits of
+/// the caller's lists don't leak), the `bytes` frames shared. `None` if a message is not a
+/// non-empty list or tuple of `bytes` (exactly): the caller converts or refuses those.
+#[pyfunction]
+fn copy_messages<'py>(
+    py: Python<'py>,
+    messages: &Bound<'py, PyList>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    let mut copies = Vec::with_capacity(messages.len());
+    for message in messages.iter() {
+        let copy = if let Ok(list) = message.cast::<PyList>() {
+            list.get_slice(0, list.len())
+        } else if let Ok(tuple) = message.cast::<PyTuple>() {
+            PyList::new(py, tuple.iter())?
+        } else {
+            return Ok(None);
+        };
+        if copy.is_empty()
+            || !copy
+                .iter()
+                .all(|frame| frame.is_exact_instance_of::<PyBytes>())
+        {
+            return Ok(None);
+        }
+        copies.push(copy);
+    }
+    Ok(Some(PyList::new(py, copies)?))
 }
 
 /// The wake of the other end's loop: a callable (it schedules the wake there) and how many
@@ -547,12 +775,20 @@ impl PyConnection {
         outbound: Option<PyRefMut<'py, PyPipe>>,
         max_bytes: usize,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut frames_of = PyFrames { py };
+        let mut frames_of = PyFrames { py, run_extra: 0 };
         let mut outbound = outbound;
         let pipe = outbound.as_mut().map(|outbound| &mut outbound.inner);
-        let batch = take_batch(&self.inner, &mut frames_of, pipe, max_bytes)?;
+        let batch = take_batch(&self.inner, &mut frames_of, pipe, max_bytes);
+        if let Some(outbound) = outbound.as_mut() {
+            // Runs taken out (even before an error) no longer count as queued messages.
+            outbound.run_extra -= frames_of.run_extra;
+        }
+        let batch = batch?;
         if batch.is_empty() {
             return Ok(None);
+        }
+        if let Some(whole) = batch.sole_encoded(&self.inner) {
+            return Ok(Some(whole.clone()));
         }
         // One allocation, at its exact size; each body is copied once, straight into it.
         let output = PyBytes::new_with(py, batch.len(), |out| {
@@ -681,9 +917,12 @@ impl MessageBuilder for PyMessages<'_, '_> {
     }
 }
 
-/// A queued message (a `list[bytes]`; anything else raises `TypeError`) as its frames.
+/// A queued message (a `list[bytes]`, an encoded `bytes`, or a run; anything else raises
+/// `TypeError`) as its frames.
 struct PyFrames<'py> {
     py: Python<'py>,
+    /// Messages taken in runs beyond one per run, for the pipe's count.
+    run_extra: usize,
 }
 
 impl<'py> MessageFrames for PyFrames<'py> {
@@ -697,10 +936,20 @@ impl<'py> MessageFrames for PyFrames<'py> {
         frames: &mut Vec<Bound<'py, PyBytes>>,
     ) -> PyResult<bool> {
         let message = message.into_bound(self.py);
-        // A message is a list of frames, or `bytes` from `encode_message` (shared fan-out).
+        // A message is a list of frames, or `bytes` from `encode_message` (shared fan-out),
+        // or a run of messages from `push_encoded`.
         let message = match message.cast_into::<PyBytes>() {
             Ok(encoded) => {
                 frames.push(encoded);
+                return Ok(true);
+            }
+            Err(error) => error.into_inner(),
+        };
+        let message = match message.cast_into::<PyEncodedBatch>() {
+            Ok(run) => {
+                let run = run.get();
+                self.run_extra += run.len() - 1;
+                frames.push(run.encoded.bind(self.py).clone());
                 return Ok(true);
             }
             Err(error) => error.into_inner().cast_into::<PyList>()?,
@@ -843,6 +1092,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(py_ring, m)?)?;
     add_thread_token(m)?;
     m.add_function(wrap_pyfunction!(encode_message, m)?)?;
+    m.add_class::<PyEncodedBatch>()?;
+    m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(copy_messages, m)?)?;
     m.add_function(wrap_pyfunction!(z85_encode, m)?)?;
     m.add_function(wrap_pyfunction!(z85_decode, m)?)?;
     m.add_function(wrap_pyfunction!(curve_keypair, m)?)?;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import final
 
+from .._core import EncodedBatch
 from .._peer import Peer
 from ._pattern import send_each
 
@@ -63,6 +64,25 @@ class LoadBalance:
             # One peer: a single Rust call queues the whole prefix that fits.
             return peers[0].out.push_run(msgs)
         return send_each(self.send, msgs)
+
+    def takes_encoded(self) -> bool:
+        """Whether ``send_encoded`` may queue now: one peer, whose engine writes frames in
+        clear (with more, each message goes to the next peer)."""
+        peers = self._peers
+        return len(peers) == 1 and peers[0].shares_encoding
+
+    def send_encoded(self, batch: EncodedBatch, start: int) -> int:
+        """Queue the messages of ``batch`` from ``start`` on that fit for the one peer, as one
+        run (``takes_encoded`` must hold); return how many."""
+        out = self._peers[0].out
+        queue = out.queue
+        was_empty = not len(queue)
+        queued = queue.push_encoded(batch, start)
+        if queued < len(batch) - start:
+            out.writer_blocked = True
+        if queued and was_empty:
+            out.on_readable()
+        return queued
 
     def writable(self) -> bool:
         """Whether ``send`` would queue a message now."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._constants import ENOTSUP
+from .._core import EncodedBatch
 from .._errors import ZMQError
 from .._message import NO_METADATA
 from .._message import Message as MessageWithMetadata
@@ -50,6 +51,12 @@ class Pattern:
     peer that took it). Raises ``ZMQError`` on misuse."""
     send_many: Callable[[list[Message]], int]
     """Queue messages from the front of a list as ``send`` would; return how many."""
+    takes_encoded: Callable[[], bool]
+    """Whether ``send_encoded`` may queue now (``send_batch`` then encodes its messages
+    once, as one run, instead of queuing them one by one)."""
+    send_encoded: Callable[[EncodedBatch, int], int]
+    """Queue messages of an encoded batch from a start index on as ``send_many`` would, as
+    runs; return how many. Only while ``takes_encoded()``."""
     writable: Callable[[], bool]
     """Whether ``send`` would queue a message now (``POLLOUT``)."""
     recv: Callable[[], Message | None]
@@ -64,6 +71,8 @@ class Pattern:
         self.options = options
         self.send = self._cannot_send
         self.send_many = self._send_each
+        self.takes_encoded = _never
+        self.send_encoded = self._cannot_send_encoded
         self.writable = _never
         self.recv = self._cannot_receive
         self.recv_many = self._recv_each
@@ -123,6 +132,9 @@ class Pattern:
 
     def _cannot_send(self, msg: Message) -> bool:
         raise ZMQError(ENOTSUP, f"{type(self).__name__.upper()} sockets cannot send")
+
+    def _cannot_send_encoded(self, batch: EncodedBatch, start: int) -> int:
+        raise ZMQError(ENOTSUP, f"{type(self).__name__.upper()} sockets take no encoded runs")
 
     def _cannot_receive(self) -> Message | None:
         raise ZMQError(ENOTSUP, f"{type(self).__name__.upper()} sockets cannot receive")

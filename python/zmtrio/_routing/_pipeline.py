@@ -22,6 +22,8 @@ class Push(Pattern):
         self._balance = LoadBalance()
         self.send = self._balance.send
         self.send_many = self._balance.send_many
+        self.takes_encoded = self._balance.takes_encoded
+        self.send_encoded = self._balance.send_encoded
         self.writable = self._balance.writable
 
     def attach(self, peer: Peer) -> bool:
