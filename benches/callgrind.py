@@ -2,21 +2,24 @@
 
 Wall-clock rates move by tens of percent on a shared machine; instruction counts do not. For
 each side (``send``: a zmtrio PUSH, ``recv``: a zmtrio PULL, ``reqrep``: a zmtrio REQ doing
-round trips; ``send_batch`` and ``recv_batch``: the PUSH and the PULL with the batch API, 1,024
-messages a call) this runs the zmtrio process under ``valgrind --tool=callgrind`` against a pyzmq
-(libzmq) peer in a plain process: after a warm-up of 1,000 messages it marks the start and
-the end of ``--count`` more (default 20,000, 64 bytes each, over tcp loopback; the sender's
-end mark comes once its lingering close has written them all) with a call to
-``os.getppid``, before which callgrind dumps its counters (``--dump-before``). The
-instructions between the two marks divided by the count are what the zmtrio process spends
-per message (per round trip for ``reqrep``): interpreter, trio and Rust core included,
-start-up excluded.
+round trips; ``send_batch`` and ``recv_batch``: the PUSH and the PULL with the batch API,
+1,024 messages a call; ``fanout``/``fanout-batch``: a zmtrio PUB sending each message to
+``SUBSCRIBERS`` pyzmq SUBs with ``send``/``send_batch``) this runs the zmtrio process under
+``valgrind --tool=callgrind`` against a pyzmq (libzmq) peer in a plain process: after a
+warm-up of 1,000 messages it marks the start and the end of ``--count`` more (default
+20,000, 64 bytes each, over tcp loopback; the sender's end mark comes once its lingering
+close has written them all) with a call to ``os.getppid``, before which callgrind dumps its
+counters (``--dump-before``). The instructions between the two marks divided by the count
+are what the zmtrio process spends per message (per round trip for ``reqrep``, per published
+message for the fan-out sides, which also report it per delivered copy): interpreter, trio
+and Rust core included, start-up excluded.
 
     .venv/bin/python benches/callgrind.py                  # this checkout's build
     .venv/bin/python benches/callgrind.py --side send --side recv --markdown
     .venv/bin/python benches/callgrind.py --side send_batch --side recv_batch
     .venv/bin/python benches/callgrind.py --python /tmp/base/.venv/bin/python  # another one
     .venv/bin/python benches/callgrind.py --curve          # both ends under CURVE
+    .venv/bin/python benches/callgrind.py --side fanout --side fanout-batch --markdown
 
 It prints a table, one line per side (``--markdown``: a markdown table for a README or an
 issue note). Each side takes about a minute under callgrind at the default count.
@@ -34,7 +37,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SIDES = ("send", "recv", "reqrep", "send_batch", "recv_batch")
+SIDES = ("send", "recv", "reqrep", "send_batch", "recv_batch", "fanout", "fanout-batch")
+#: The fan-out sides' subscribers (issue 10's PUB -> 10 SUB workload).
+SUBSCRIBERS = 10
+#: What the PUB sends until every SUB has one (slow joiners), skipped by the SUBs.
+PROBE = b"P"
 WARMUP = 1000
 SIZE = 64
 #: Messages per ``send_batch``/``recv_batch`` call (as ``zmtrio bench``'s default).
@@ -56,7 +63,9 @@ def _curve_client(sock: Any, server_public: str | None) -> None:
     sock.curve_serverkey = server_public.encode()
 
 
-def _zmtrio_side(side: str, endpoint: str, count: int, server_public: str | None) -> None:
+def _zmtrio_side(
+    side: str, endpoint: str, count: int, server_public: str | None, subscribed: Path | None
+) -> None:
     import trio
     import zmtrio
 
@@ -64,7 +73,29 @@ def _zmtrio_side(side: str, endpoint: str, count: int, server_public: str | None
 
     async def main() -> None:
         async with zmtrio.Context() as ctx:
-            if side == "send":
+            if side.startswith("fanout"):
+                assert subscribed is not None
+                pub = ctx.socket(zmtrio.PUB)
+                pub.linger = -1
+                _curve_client(pub, server_public)
+                for each in endpoint.split():
+                    await pub.connect(each)
+                while not subscribed.exists():  # until every SUB has had a probe
+                    await pub.send(PROBE)
+                    await trio.sleep(0.01)
+                batch = [[payload]] * BATCH if side == "fanout-batch" else None
+                for _ in range(WARMUP):
+                    await pub.send(payload)
+                os.getppid()  # start mark
+                if batch is None:
+                    for _ in range(count):
+                        await pub.send(payload)
+                else:
+                    for start in range(0, count, len(batch)):
+                        await pub.send_batch(batch[: count - start])
+                await pub.aclose()  # lingers until all is written
+                os.getppid()  # end mark
+            elif side == "send":
                 push = ctx.socket(zmtrio.PUSH)
                 push.linger = -1
                 _curve_client(push, server_public)
@@ -126,9 +157,42 @@ def _zmtrio_side(side: str, endpoint: str, count: int, server_public: str | None
     trio.run(main)
 
 
+def _pyzmq_subscribers(count: int, ready: Path, server_secret: str | None) -> None:
+    """The fan-out sides' peer: SUBSCRIBERS SUBs, each bound to its own port."""
+    import zmq
+
+    context = zmq.Context()
+    subs = []
+    for _ in range(SUBSCRIBERS):
+        sub = context.socket(zmq.SUB)
+        sub.rcvtimeo = 600_000  # a lost message fails the run instead of hanging it
+        if server_secret is not None:
+            sub.curve_secretkey = server_secret.encode()
+            sub.curve_server = True
+        sub.subscribe(b"")
+        subs.append(sub)
+    ports = [sub.bind_to_random_port("tcp://127.0.0.1") for sub in subs]
+    ready.write_text(" ".join(f"tcp://127.0.0.1:{port}" for port in ports))
+    for sub in subs:
+        while sub.recv() != PROBE:
+            pass
+    ready.with_suffix(".subscribed").touch()
+    # In step, so that no subscriber falls a pipe behind the others (the PUB would drop).
+    for _ in range(WARMUP + count):
+        for sub in subs:
+            while sub.recv() == PROBE:
+                pass
+    for sub in subs:
+        sub.close()
+    context.term()
+
+
 def _pyzmq_peer(side: str, count: int, ready: Path, server_secret: str | None) -> None:
     import zmq
 
+    if side.startswith("fanout"):
+        _pyzmq_subscribers(count, ready, server_secret)
+        return
     total = WARMUP + count
     context = zmq.Context()
     kind = {"send": zmq.PULL, "recv": zmq.PUSH, "reqrep": zmq.REP}[side.removesuffix("_batch")]
@@ -158,6 +222,8 @@ def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool
     """Instructions callgrind counts in the zmtrio process between the two marks."""
     ready = workdir / f"{side}.endpoint"
     ready.unlink(missing_ok=True)
+    subscribed = ready.with_suffix(".subscribed")  # the fan-out peer's go-ahead
+    subscribed.unlink(missing_ok=True)
     out = workdir / f"{side}.out"
     for old in workdir.glob(f"{side}.out*"):
         old.unlink()
@@ -194,6 +260,8 @@ def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool
                 str(count),
                 "--endpoint",
                 endpoint,
+                "--subscribed",
+                str(subscribed),
                 *client_keys,
             ],
             capture_output=True,
@@ -229,11 +297,14 @@ def main() -> None:
     parser.add_argument("--peer", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     parser.add_argument("--ready", help=argparse.SUPPRESS)
+    parser.add_argument("--subscribed", help=argparse.SUPPRESS)
     parser.add_argument("--server-public", help=argparse.SUPPRESS)
     parser.add_argument("--server-secret", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.zmtrio:
-        _zmtrio_side(args.zmtrio, args.endpoint, args.count, args.server_public)
+        _zmtrio_side(
+            args.zmtrio, args.endpoint, args.count, args.server_public, Path(args.subscribed)
+        )
         return
     if args.peer:
         _pyzmq_peer(args.peer, args.count, Path(args.ready), args.server_secret)
@@ -252,7 +323,7 @@ def header(markdown: bool) -> str:
         return "| side | instructions per message | instructions counted | messages |\n" + (
             "|---|---|---|---|"
         )
-    return f"{'side':<10} {'instructions per message':>23}  counted"
+    return f"{'side':<12} {'instructions per message':>21}  counted"
 
 
 def line(side: str, total: int, count: int, markdown: bool) -> str:
@@ -263,10 +334,15 @@ def line(side: str, total: int, count: int, markdown: bool) -> str:
         "reqrep": "REQ round trip",
         "send_batch": "PUSH `send_batch`",
         "recv_batch": "PULL `recv_batch`",
+        "fanout": f"PUB `send` to {SUBSCRIBERS} SUB",
+        "fanout-batch": f"PUB `send_batch` to {SUBSCRIBERS} SUB",
     }[side]
+    per_copy = ""
+    if side.startswith("fanout"):
+        per_copy = f" ({total / (count * SUBSCRIBERS):,.0f} per delivered copy)"
     if markdown:
-        return f"| {name} | {total / count:,.0f} | {total:,} | {count:,} |"
-    return f"{side:<10} {total / count:>23,.0f}  {total:,} over {count:,}"
+        return f"| {name} | {total / count:,.0f}{per_copy} | {total:,} | {count:,} |"
+    return f"{side:<12} {total / count:>21,.0f}  {total:,} over {count:,}{per_copy}"
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ __all__ = [
     "READ_SIZE",
     "Connection",
     "EncodedBatch",
+    "FanOut",
     "Pipe",
     "ProtocolError",
     "RingConsumer",
@@ -112,6 +113,48 @@ class Pipe:
         """Whether ``try_push`` would refuse now."""
     def clear(self) -> int:
         """Drop everything queued; return how many messages were dropped."""
+
+@final
+class FanOut:
+    """A publisher's peers, what each subscribes to, and the sending of a message to every
+    matching peer in one call (``rust/src/fanout.rs``, libzmq's ``dist_t`` with ``mtrie_t``).
+
+    Peers are ``_peer.Peer`` objects (typed ``Any`` here: the stub sits below them), known by
+    identity. A topic matches a message when it is a byte prefix of its first frame (the
+    empty topic matches all); per peer a topic is in or out, not counted. A send queues the
+    message on each matching peer's ``out`` pipe that has room, framed once
+    (:func:`encode_message`) for the peers with ``shares_encoding`` when several match, and
+    calls ``on_readable`` of the pipes that were empty. A peer whose pipe was full loses the
+    message, its pipe's ``writer_blocked`` is set, and it keeps losing them until the pipe's
+    consumer clears that flag (at the low-water mark).
+    """
+
+    lossy: bool
+    """False (XPUB_NODROP): a send some matching peer has no room for queues nothing and
+    returns False (that peer's ``writer_blocked`` is set, so draining it wakes the sender)."""
+    def __init__(self) -> None: ...
+    def __len__(self) -> int:
+        """How many distinct topics have at least one subscriber."""
+    def add_peer(self, peer: Any, held: bool) -> None:
+        """Add ``peer`` (subscribed to nothing), or refresh a known one (a reconnect: its
+        ``shares_encoding`` may change). ``held``: ``peer.out`` is the peer's pipe for good,
+        so it is read once now; otherwise it is looked up at every send."""
+    def remove_peer(self, peer: Any, only_last: bool) -> list[bytes]:
+        """Forget ``peer`` and its subscriptions; return its topics byte-wise ascending: all,
+        or with ``only_last`` those nobody else subscribes to any more."""
+    def subscribe(self, peer: Any, topic: bytes) -> bool:
+        """Subscribe a known ``peer`` to ``topic`` (KeyError if unknown); True if nobody
+        subscribed to it before."""
+    def unsubscribe(self, peer: Any, topic: bytes) -> int:
+        """Cancel ``peer``'s subscription to ``topic``: 0 if it had none (or is unknown), 1
+        if it was the topic's last subscriber, 2 if others remain (``Removed``'s values)."""
+    def send(self, msg: list[bytes]) -> bool:
+        """Queue ``msg`` for every matching peer; False only without ``lossy``, when a
+        matching peer is full (then nothing was queued)."""
+    def send_many(self, msgs: list[list[bytes]]) -> int:
+        """``send`` each message in turn, stopping at the first refused; return how many
+        were sent (all of them when ``lossy``). Pipes that were empty are woken once, at
+        the end."""
 
 @final
 class RingProducer:

@@ -13,6 +13,7 @@
 //!  wire/                       greeting, frames, commands, Z85: byte codecs
 //!  pipe.rs, socket_type.rs     message queues; socket types and who may talk to whom
 //!  ring.rs                     lock-free SPSC ring: inproc pipes between two threads
+//!  subscriptions.rs, fanout.rs a publisher's topic trie; one message to all matching pipes
 //!  error.rs                    errors by fault, with libzmq's protocol error codes
 //! ```
 //!
@@ -33,10 +34,12 @@ pub mod assembly;
 pub mod batch;
 pub mod connection;
 pub mod error;
+pub mod fanout;
 pub mod mechanism;
 pub mod pipe;
 pub mod ring;
 pub mod socket_type;
+pub mod subscriptions;
 pub mod timers;
 pub mod wire;
 

@@ -13,10 +13,12 @@
 
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
+use std::collections::HashMap;
 use std::mem;
 use std::time::Duration;
 
@@ -24,10 +26,12 @@ use crate::assembly::{Assembly, MessageBuilder};
 use crate::batch::{take_batch, write_run, MessageFrames, RUN_MAX_FRAME};
 use crate::connection::{Connection, Event, Security};
 use crate::error::Error;
+use crate::fanout::{FanOut, Outbox};
 use crate::mechanism::crypto::{SecretKey, KEY_LEN};
 use crate::pipe::Pipe;
 use crate::ring::{ring, Consumer, Producer};
 use crate::socket_type::SocketType;
+use crate::subscriptions::PeerId;
 use crate::timers::{Expired, TimerSettings};
 use crate::wire::{encoded, frame, z85};
 use zeroize::Zeroizing;
@@ -973,6 +977,14 @@ fn encode_message<'py>(
     py: Python<'py>,
     message: &Bound<'py, PyList>,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    encode_frames(py, message)
+}
+
+/// [`encode_message`]'s work, for the fan-out too.
+fn encode_frames<'py>(
+    py: Python<'py>,
+    message: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyBytes>> {
     let frames = message
         .iter()
         .map(|frame| frame.cast_into::<PyBytes>())
@@ -985,6 +997,254 @@ fn encode_message<'py>(
         encoded::write(frames.iter().map(|frame| frame.as_bytes()), out);
         Ok(())
     })
+}
+
+/// How the fan-out reaches one peer's outbound `_pipe.Pipe`.
+enum PeerOutbox {
+    /// A pipe that is the peer's for good (a connection's, or a linked inproc pipe in this
+    /// loop): the `_pipe.Pipe` and its core queue, held.
+    Held { pipe: Py<PyAny>, queue: Py<PyPipe> },
+    /// Looked up as `peer.out` on every use: an inproc peer not linked yet (a link to
+    /// another loop replaces its pipe), or a pipe whose queue is a cross-thread ring.
+    LookedUp { peer: Py<PyAny> },
+}
+
+impl PeerOutbox {
+    /// The `_pipe.Pipe` messages go into now.
+    fn pipe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            PeerOutbox::Held { pipe, .. } => Ok(pipe.bind(py).clone()),
+            PeerOutbox::LookedUp { peer } => peer.bind(py).getattr(intern!(py, "out")),
+        }
+    }
+
+    fn visit(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        match self {
+            PeerOutbox::Held { pipe, queue } => {
+                visit.call(pipe)?;
+                visit.call(queue)
+            }
+            PeerOutbox::LookedUp { peer } => visit.call(peer),
+        }
+    }
+}
+
+impl<'py> Outbox<Python<'py>> for PeerOutbox {
+    type Message = Bound<'py, PyAny>;
+    type Error = PyErr;
+
+    fn offer(&mut self, py: Python<'py>, msg: Bound<'py, PyAny>) -> PyResult<Option<usize>> {
+        match self {
+            PeerOutbox::Held { queue, .. } => {
+                let queued = queue.bind(py).try_borrow_mut()?.try_push(msg.unbind());
+                Ok(usize::try_from(queued).ok())
+            }
+            PeerOutbox::LookedUp { .. } => {
+                let queue = self.pipe(py)?.getattr(intern!(py, "queue"))?;
+                let queued: isize = queue
+                    .call_method1(intern!(py, "try_push"), (msg,))?
+                    .extract()?;
+                Ok(usize::try_from(queued).ok())
+            }
+        }
+    }
+
+    fn is_full(&self, py: Python<'py>) -> PyResult<bool> {
+        match self {
+            PeerOutbox::Held { queue, .. } => Ok(queue.bind(py).try_borrow()?.is_full()),
+            PeerOutbox::LookedUp { .. } => self
+                .pipe(py)?
+                .getattr(intern!(py, "queue"))?
+                .call_method0(intern!(py, "full"))?
+                .is_truthy(),
+        }
+    }
+
+    fn block(&mut self, py: Python<'py>) -> PyResult<()> {
+        self.pipe(py)?.setattr(intern!(py, "writer_blocked"), true)
+    }
+
+    fn resumed(&self, py: Python<'py>) -> PyResult<bool> {
+        let blocked = self.pipe(py)?.getattr(intern!(py, "writer_blocked"))?;
+        Ok(!blocked.is_truthy()?)
+    }
+}
+
+/// A publisher's peers, their subscriptions, and the sending of a message to all matching
+/// peers in one call (see [`FanOut`]). Peers are `_peer.Peer` objects, known by identity.
+#[pyclass(name = "FanOut", module = "zmtrio._core")]
+struct PyFanOut {
+    inner: FanOut<PeerOutbox>,
+    /// A peer's id by the address of its `Peer` object (held by its outbox or `peers`).
+    ids: HashMap<usize, PeerId>,
+    /// The `Peer` objects by id, keeping each alive while it is known.
+    peers: HashMap<PeerId, Py<PyAny>>,
+    /// The peers the last send found with an empty outbox (kept for its allocation).
+    woken: Vec<PeerId>,
+}
+
+impl PyFanOut {
+    fn id(&self, peer: &Bound<'_, PyAny>) -> PyResult<PeerId> {
+        self.ids
+            .get(&(peer.as_ptr() as usize))
+            .copied()
+            .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err("not a peer of this fan-out"))
+    }
+
+    /// Sends one message; its woken peers are appended to `self.woken`.
+    fn send_one<'py>(&mut self, py: Python<'py>, msg: &Bound<'py, PyAny>) -> PyResult<bool> {
+        let frames = msg.cast::<PyList>()?;
+        let first = frames.get_item(0)?;
+        let topic = first.cast::<PyBytes>()?.as_bytes();
+        let encode = || encode_frames(py, frames).map(Bound::into_any);
+        self.inner.send(py, topic, msg, encode, &mut self.woken)
+    }
+
+    /// Wakes the consumers of the pipes `self.woken` names, once `slf` is released (a
+    /// consumer may be a socket in this loop, which may send again).
+    fn wake(mut slf: PyRefMut<'_, Self>) -> PyResult<()> {
+        if slf.woken.is_empty() {
+            return Ok(());
+        }
+        let py = slf.py();
+        let this = &mut *slf;
+        let pipes = this
+            .woken
+            .drain(..)
+            .map(|id| {
+                let slot = this.inner.peer(id).expect("woken peers exist");
+                slot.outbox.pipe(py)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        drop(slf);
+        for pipe in pipes {
+            pipe.call_method0(intern!(py, "on_readable"))?;
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl PyFanOut {
+    #[new]
+    fn new() -> Self {
+        PyFanOut {
+            inner: FanOut::new(),
+            ids: HashMap::new(),
+            peers: HashMap::new(),
+            woken: Vec::new(),
+        }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for (&id, peer) in &self.peers {
+            visit.call(peer)?;
+            if let Some(slot) = self.inner.peer(id) {
+                slot.outbox.visit(&visit)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.inner = FanOut::new();
+        self.ids.clear();
+        self.peers.clear();
+    }
+
+    /// Distinct topics with at least one subscriber.
+    fn __len__(&self) -> usize {
+        self.inner.subscriptions().len()
+    }
+
+    #[getter]
+    fn lossy(&self) -> bool {
+        self.inner.lossy
+    }
+
+    #[setter]
+    fn set_lossy(&mut self, lossy: bool) {
+        self.inner.lossy = lossy;
+    }
+
+    fn add_peer(&mut self, peer: &Bound<'_, PyAny>, held: bool) -> PyResult<()> {
+        let py = peer.py();
+        let outbox = match held {
+            true => {
+                let pipe = peer.getattr(intern!(py, "out"))?;
+                let queue = pipe.getattr(intern!(py, "queue"))?;
+                match queue.cast_into::<PyPipe>() {
+                    Ok(queue) => PeerOutbox::Held {
+                        pipe: pipe.unbind(),
+                        queue: queue.unbind(),
+                    },
+                    Err(_) => PeerOutbox::LookedUp {
+                        peer: peer.clone().unbind(),
+                    },
+                }
+            }
+            false => PeerOutbox::LookedUp {
+                peer: peer.clone().unbind(),
+            },
+        };
+        let shares_encoding = peer.getattr(intern!(py, "shares_encoding"))?.is_truthy()?;
+        let key = peer.as_ptr() as usize;
+        if let Some(&id) = self.ids.get(&key) {
+            let slot = self.inner.peer_mut(id).expect("known peers exist");
+            slot.outbox = outbox;
+            slot.shares_encoding = shares_encoding;
+            return Ok(());
+        }
+        let id = self.inner.add_peer(outbox, shares_encoding);
+        self.ids.insert(key, id);
+        self.peers.insert(id, peer.clone().unbind());
+        Ok(())
+    }
+
+    fn remove_peer<'py>(
+        &mut self,
+        peer: &Bound<'py, PyAny>,
+        only_last: bool,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let py = peer.py();
+        let Some(id) = self.ids.remove(&(peer.as_ptr() as usize)) else {
+            return Ok(Vec::new());
+        };
+        self.peers.remove(&id);
+        let topics = self.inner.remove_peer(id, only_last);
+        Ok(topics.iter().map(|topic| PyBytes::new(py, topic)).collect())
+    }
+
+    fn subscribe(&mut self, peer: &Bound<'_, PyAny>, topic: &[u8]) -> PyResult<bool> {
+        let id = self.id(peer)?;
+        Ok(self.inner.subscribe(id, topic))
+    }
+
+    fn unsubscribe(&mut self, peer: &Bound<'_, PyAny>, topic: &[u8]) -> PyResult<u8> {
+        let id = self.id(peer)?;
+        Ok(self.inner.unsubscribe(id, topic) as u8)
+    }
+
+    fn send(mut slf: PyRefMut<'_, Self>, msg: &Bound<'_, PyAny>) -> PyResult<bool> {
+        // hot path (PUB send): one call for all subscribers.
+        let py = slf.py();
+        let sent = slf.send_one(py, msg)?;
+        Self::wake(slf)?;
+        Ok(sent)
+    }
+
+    fn send_many(mut slf: PyRefMut<'_, Self>, msgs: &Bound<'_, PyList>) -> PyResult<usize> {
+        let py = slf.py();
+        let mut sent = 0;
+        for msg in msgs.iter() {
+            if !slf.send_one(py, &msg)? {
+                break;
+            }
+            sent += 1;
+        }
+        Self::wake(slf)?;
+        Ok(sent)
+    }
 }
 
 /// Z85-encodes `data` (its length must be a multiple of 4).
@@ -1086,6 +1346,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ProtocolError", py.get_type::<ProtocolError>())?;
     m.add_class::<PyPipe>()?;
     m.add_class::<PyConnection>()?;
+    m.add_class::<PyFanOut>()?;
     m.add("READ_SIZE", crate::connection::READ_SIZE)?;
     m.add_class::<PyRingProducer>()?;
     m.add_class::<PyRingConsumer>()?;

@@ -2,9 +2,11 @@
 
 Behaviour follows libzmq (``xpub.cpp``/``pub.cpp``, ``xsub.cpp``/``sub.cpp``):
 
-- **Publishers** (PUB, XPUB) keep a :class:`SubscriptionIndex` of what each peer subscribed
-  to (a set per peer, not counted) and send each message to the peers with a topic that is a
-  prefix of its first frame, dropping it for a peer whose pipe is full. Subscriptions arrive
+- **Publishers** (PUB, XPUB) keep their peers and what each subscribed to (a set per peer,
+  not counted) in a ``_core.FanOut``, which sends each message, in one call, to the peers
+  with a topic that is a prefix of its first frame, framing it once for all the connections
+  that write frames in clear, and dropping it for a peer whose pipe is full (or, with
+  XPUB_NODROP, refusing it for all while one is full). Subscriptions arrive
   as SUBSCRIBE/CANCEL commands (ZMTP 3.1, via :meth:`Publisher.subscription`) or as messages
   whose first byte is 1/0 (ZMTP 3.0 peers, inproc, an XSUB application's raw messages); both
   are read the same way. XPUB also hands them to the application (``0x01``/``0x00`` + topic),
@@ -20,6 +22,7 @@ import errno
 from collections import deque
 from typing import Any, final
 
+from .. import _core
 from .._errors import ZMQError
 from .._options import SocketOption
 from .._peer import Peer, ignore_subscription
@@ -27,7 +30,7 @@ from ._distribute import Distribute, push_one
 from ._fair_queue import FairQueue
 from ._fair_queued import FairQueued
 from ._pattern import Message, Pattern
-from ._subscriptions import Removed, SubscriptionIndex, TopicCounter
+from ._subscriptions import Removed, TopicCounter
 
 __all__ = ["Pub", "Sub", "XPub", "XSub"]
 
@@ -63,16 +66,16 @@ class Publisher(Pattern):
 
     def __init__(self, options: dict[int, Any]) -> None:
         super().__init__(options)
-        self._index = SubscriptionIndex()
-        self._dist = Distribute(self._index)
-        self.send = self._dist.send
-        self.send_many = self._dist.send_many
+        self._fanout = _core.FanOut()
+        # hot path (PUB/XPUB send): one Rust call per message (per batch) for all peers.
+        self.send = self._fanout.send
+        self.send_many = self._fanout.send_many
         # libzmq's dist_t always reports room: a publisher never blocks (except NODROP).
         self.writable = _always
         self._verbose_subs = False
         self._verbose_unsubs = False
         self._manual = False
-        #: XPUB_MANUAL: what each peer asked for (the index holds what the app applied).
+        #: XPUB_MANUAL: what each peer asked for (the fan-out holds what the app applied).
         self._manual_topics: dict[Peer, set[bytes]] = {}
         #: XPUB_MANUAL: for each notification queued, the peer it came from (None: a cancel
         #: made up because a peer left); ``recv`` moves them to ``_last_peer``.
@@ -89,7 +92,9 @@ class Publisher(Pattern):
     # ------------------------------------------------------------ peers
 
     def attach(self, peer: Peer) -> bool:
-        self._dist.attach(peer)
+        # A peer whose link is not up yet may still get another pipe (an inproc connect
+        # joined to a socket in another loop): the fan-out looks its pipe up until then.
+        self._fanout.add_peer(peer, _is_connected(peer))
         welcome = self.options[SocketOption.XPUB_WELCOME_MSG]
         if welcome:
             # libzmq writes it past the high-water mark: every new subscriber gets it.
@@ -112,15 +117,18 @@ class Publisher(Pattern):
         if self._manual:
             for topic in sorted(self._manual_topics.pop(peer, ())):
                 self._cancelled_by_departure(topic)
-            self._index.remove_peer(peer, only_last=True)
+            self._fanout.remove_peer(peer, True)
             if self._last_peer is peer:
                 self._last_peer = None
         else:
-            for topic in self._index.remove_peer(peer, only_last=not self._verbose_unsubs):
+            for topic in self._fanout.remove_peer(peer, not self._verbose_unsubs):
                 self._cancelled_by_departure(topic)
-        self._dist.detach(peer)
         if len(self._pending) != queued:
             peer.inp.on_readable()  # wakes the socket's receivers (the peer is detached)
+
+    def connected(self, peer: Peer) -> None:
+        # Each handshake settles the pipe for good and whether it shares encodings.
+        self._fanout.add_peer(peer, True)
 
     def readable(self, peer: Peer) -> None:
         if peer.attached:
@@ -149,7 +157,7 @@ class Publisher(Pattern):
         elif option == SocketOption.XPUB_MANUAL:
             self._manual = bool(value)
         elif option == SocketOption.XPUB_NODROP:
-            self._dist.lossy = not value
+            self._fanout.lossy = not value
         elif option in (_SUBSCRIBE, _UNSUBSCRIBE):
             if not self._manual:
                 raise ZMQError(
@@ -159,9 +167,9 @@ class Publisher(Pattern):
             peer = self._last_peer
             if peer is not None:
                 if option == _SUBSCRIBE:
-                    self._index.add(value, peer)
+                    self._fanout.subscribe(peer, value)
                 else:
-                    self._index.remove(value, peer)
+                    self._fanout.unsubscribe(peer, value)
 
     # ------------------------------------------------------------ inbound
 
@@ -210,14 +218,14 @@ class Publisher(Pattern):
                 return False
             self._pending_peers.append(peer)
         elif subscribe:
-            first = self._index.add(topic, peer)
+            first = self._fanout.subscribe(peer, topic)
             if not (first or self._verbose_subs) or not self.delivers:
                 return False
         else:
             # A cancel is reported unless others still hold the topic: even one for a topic
             # the peer never subscribed to (libzmq: rm_result != values_remain).
-            removed = self._index.remove(topic, peer)
-            if (removed is Removed.REMAINING and not self._verbose_unsubs) or not self.delivers:
+            removed = self._fanout.unsubscribe(peer, topic)
+            if (removed == Removed.REMAINING and not self._verbose_unsubs) or not self.delivers:
                 return False
         self._deliver((b"\x01" if subscribe else b"\x00") + topic, more=False)
         return True
@@ -291,8 +299,8 @@ class Subscriber(FairQueued[FairQueue]):
     def __init__(self, options: dict[int, Any]) -> None:
         super().__init__(options, FairQueue())
         self._topics = TopicCounter()
-        #: Upstream: XSUB messages to all publishers (no index: nothing is filtered).
-        self._dist = Distribute(SubscriptionIndex())
+        #: Upstream: XSUB messages to all publishers (nothing is filtered).
+        self._dist = Distribute()
 
     def attach(self, peer: Peer) -> bool:
         super().attach(peer)
