@@ -15,15 +15,19 @@ __all__ = ["LoadBalance"]
 class LoadBalance:
     """Round-robin over attached peers, skipping those whose pipe is at its high-water mark."""
 
-    __slots__ = ("_next", "_peers")
+    __slots__ = ("_next", "_only", "_peers")
 
     def __init__(self) -> None:
         self._peers: list[Peer] = []
         self._next = 0
+        #: The peer when exactly one is attached (the common case: a PUSH connected to
+        #: one PULL), which ``send`` serves without the round-robin bookkeeping.
+        self._only: Peer | None = None
 
     def attach(self, peer: Peer) -> None:
         """Start sending to ``peer``."""
         self._peers.append(peer)
+        self._peers_changed()
 
     def detach(self, peer: Peer) -> None:
         """Stop sending to ``peer``; what is queued for it stays with its pipe."""
@@ -31,11 +35,31 @@ class LoadBalance:
         del self._peers[index]
         if index < self._next:
             self._next -= 1
+        self._peers_changed()
+
+    def _peers_changed(self) -> None:
+        peers = self._peers
+        self._only = peers[0] if len(peers) == 1 else None
+        if self._only is not None:
+            # As libzmq's lb_t, whose cursor is always 0 with one active pipe: a peer
+            # attached next is served after this one.
+            self._next = 0
 
     def send(self, msg: list[bytes]) -> Peer | None:
         """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know
         it, as libzmq's ``lb_t::sendpipe``); None if every peer is full, or there is none."""
-        # hot path (a while loop: a range() per message measured ~1,000 instructions)
+        # hot path: one peer, no cursor (about 25 bytecodes fewer a message than the loop)
+        only = self._only
+        if only is not None:
+            out = only.out
+            queued = out.queue.try_push(msg)
+            if queued > 0:
+                if queued == 1:
+                    out.on_readable()
+                return only
+            out.writer_blocked = True
+            return None
+        # (a while loop: a range() per message measured ~1,000 instructions)
         peers = self._peers
         count = len(peers)
         index = self._next
@@ -59,10 +83,9 @@ class LoadBalance:
 
     def send_many(self, msgs: list[list[bytes]]) -> int:
         """Queue messages from the front of ``msgs`` as ``send`` would; return how many."""
-        peers = self._peers
-        if len(peers) == 1:
+        if self._only is not None:
             # One peer: a single Rust call queues the whole prefix that fits.
-            return peers[0].out.push_run(msgs)
+            return self._only.out.push_run(msgs)
         return send_each(self.send, msgs)
 
     def takes_encoded(self) -> bool:
