@@ -93,7 +93,7 @@ class Pipe:
         """Whether the pipe keeps only the newest message."""
     def __init__(self, hwm: int, conflate: bool = False) -> None: ...
     def __len__(self) -> int: ...
-    def try_push(self, msg: list[bytes] | bytes) -> int:
+    def try_push(self, msg: list[bytes] | bytes, /) -> int:
         """Queue ``msg`` unless full; return -1 if full, else the new length (1: was empty)."""
     def push(self, msg: list[bytes]) -> int:
         """Queue ``msg`` ignoring the high-water mark; return the new length."""
@@ -175,7 +175,7 @@ class RingProducer:
     def __len__(self) -> int: ...
     def full(self) -> bool:
         """Whether ``try_push`` would refuse now (then the producer waits for a wake)."""
-    def try_push(self, msg: list[bytes]) -> int:
+    def try_push(self, msg: list[bytes], /) -> int:
         """Queue ``msg`` unless at the limit; -1 if so, else the new length."""
     def push(self, msg: list[bytes]) -> int:
         """Queue ``msg`` past the limit; return the new length."""

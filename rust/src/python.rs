@@ -147,6 +147,30 @@ impl PyPipe {
             self.run_extra -= run.get().len() - 1;
         }
     }
+
+    /// Queues `msg` unless the pipe is full: the new length (messages in runs counted), or
+    /// the message handed back.
+    fn offer(&mut self, msg: Py<PyAny>) -> Result<usize, Py<PyAny>> {
+        if self.run_extra != 0 && self.is_full() {
+            return Err(msg);
+        }
+        self.inner.try_push(msg).map(|len| len + self.run_extra)
+    }
+
+    /// `Pipe.try_push` for Rust callers: the new length, or -1 if full.
+    fn try_push(&mut self, msg: Py<PyAny>) -> isize {
+        // A length never exceeds isize::MAX (it counts allocated items).
+        self.offer(msg).map_or(-1, |len| len as isize)
+    }
+
+    /// Takes the oldest item (a run counts as its messages).
+    fn pop(&mut self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let item = self.inner.pop()?;
+        if self.run_extra != 0 {
+            self.forget_run(py, &item);
+        }
+        Some(item)
+    }
 }
 
 #[pymethods]
@@ -182,16 +206,6 @@ impl PyPipe {
 
     fn __len__(&self) -> usize {
         self.inner.len() + self.run_extra
-    }
-
-    fn try_push(&mut self, msg: Py<PyAny>) -> isize {
-        if self.run_extra != 0 && self.is_full() {
-            return -1;
-        }
-        // A length never exceeds isize::MAX (it counts allocated items).
-        self.inner
-            .try_push(msg)
-            .map_or(-1, |len| (len + self.run_extra) as isize)
     }
 
     fn push(&mut self, msg: Py<PyAny>) -> usize {
@@ -239,14 +253,6 @@ impl PyPipe {
         self.inner.push(item);
         self.run_extra += taken - 1;
         Ok(taken)
-    }
-
-    fn pop(&mut self, py: Python<'_>) -> Option<Py<PyAny>> {
-        let item = self.inner.pop()?;
-        if self.run_extra != 0 {
-            self.forget_run(py, &item);
-        }
-        Some(item)
     }
 
     fn pop_many<'py>(
@@ -420,6 +426,263 @@ fn copy_messages<'py>(
     Ok(Some(PyList::new(py, copies)?))
 }
 
+// ---------------------------------------------------------------- per-message methods
+//
+// `try_push(msg, /)` and `pop()` of `Pipe` and of the ring ends are the calls of every
+// message (a send pushes, a receive pops). They are raw `METH_FASTCALL` method descriptors
+// (added by `add_fast_methods`), not PyO3 methods: PyO3's wrapper (trampoline, borrow,
+// argument parsing) costs about 150 instructions a call, more than the work. Each is called
+// by CPython with the GIL held, after the descriptor checked that `slf` is of its class.
+// Objects they release go as `Bound` (a `Py` dropped here would be deferred to PyO3's pool,
+// which does not know that the GIL is held) and only once the class is no longer borrowed
+// (a finalizer or a wake callback may use it again).
+
+/// A raw method's `self`, mutably borrowed; `Err` with the Python error set if it is
+/// already borrowed.
+///
+/// # Safety
+/// `slf` is a live object of class `T`, borrowed for the call; the GIL is held.
+unsafe fn borrow_raw<'py, T>(
+    py: Python<'py>,
+    slf: *mut pyo3::ffi::PyObject,
+) -> Result<PyRefMut<'py, T>, ()>
+where
+    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::False>,
+{
+    // SAFETY: as the caller promises.
+    let bound = unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<T>() };
+    bound
+        .try_borrow_mut()
+        .map_err(|error| PyErr::from(error).restore(py))
+}
+
+/// A raw `try_push`'s start: the GIL token, `self` borrowed and the one message; `Err`
+/// with the error set if the arguments are wrong or `self` is borrowed.
+///
+/// # Safety
+/// Called by CPython as a method of `T` (see the section's comment), with its arguments.
+unsafe fn push_call<'py, T>(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> Result<(Python<'py>, PyRefMut<'py, T>, Bound<'py, PyAny>), ()>
+where
+    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::False>,
+{
+    // SAFETY: CPython calls a method with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    if nargs != 1 {
+        pyo3::exceptions::PyTypeError::new_err("try_push takes one message").restore(py);
+        return Err(());
+    }
+    // SAFETY: `args` holds `nargs` (1) live objects, borrowed for the call.
+    let msg = unsafe { Bound::from_borrowed_ptr(py, *args) };
+    // SAFETY: as the caller promises.
+    Ok((py, unsafe { borrow_raw(py, slf) }?, msg))
+}
+
+/// A raw `pop`'s start: the GIL token and `self` borrowed; `Err` with the error set if
+/// it got arguments or `self` is borrowed.
+///
+/// # Safety
+/// Called by CPython as a method of `T` (see the section's comment).
+unsafe fn pop_call<'py, T>(
+    slf: *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> Result<(Python<'py>, PyRefMut<'py, T>), ()>
+where
+    T: pyo3::PyClass<Frozen = pyo3::pyclass::boolean_struct::False>,
+{
+    // SAFETY: CPython calls a method with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    if nargs != 0 {
+        pyo3::exceptions::PyTypeError::new_err("pop takes no arguments").restore(py);
+        return Err(());
+    }
+    // SAFETY: as the caller promises.
+    Ok((py, unsafe { borrow_raw(py, slf) }?))
+}
+
+/// Releases `released` and calls `wake` (the borrow of the class is over), then hands
+/// `result` to CPython: its new reference, or null with the error set.
+fn finish_raw(
+    py: Python<'_>,
+    released: Option<Py<PyAny>>,
+    wake: Option<Py<PyAny>>,
+    result: Py<PyAny>,
+) -> *mut pyo3::ffi::PyObject {
+    drop(released.map(|object| object.into_bound(py)));
+    if let Some(wake) = wake {
+        if let Err(error) = wake.into_bound(py).call0() {
+            drop(result.into_bound(py));
+            error.restore(py);
+            return std::ptr::null_mut();
+        }
+    }
+    result.into_ptr()
+}
+
+/// A length as the `int` a `try_push` returns (-1: refused). A length never exceeds
+/// `isize::MAX` (it counts allocated items).
+fn queued_length(py: Python<'_>, len: Result<usize, ()>) -> Py<PyAny> {
+    let len = len.map_or(-1, |len| len as isize);
+    // SAFETY: the GIL is held; CPython hands over a new reference (small ints are cached).
+    unsafe { Py::from_owned_ptr(py, pyo3::ffi::PyLong_FromSsize_t(len)) }
+}
+
+/// `Pipe.try_push(msg, /)`: queue `msg` unless full; -1 if full, else the new length.
+unsafe extern "C" fn pipe_try_push(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `Pipe`.
+    let Ok((py, mut pipe, msg)) = (unsafe { push_call::<PyPipe>(slf, args, nargs) }) else {
+        return std::ptr::null_mut();
+    };
+    // A conflating pipe replaces what it holds: taken out here, released after the borrow
+    // (and it never refuses, so at most one message is released).
+    let replaced = if pipe.inner.is_conflating() {
+        pipe.pop(py)
+    } else {
+        None
+    };
+    let (len, released) = match pipe.offer(msg.unbind()) {
+        Ok(len) => (Ok(len), replaced),
+        Err(refused) => (Err(()), Some(refused)),
+    };
+    drop(pipe);
+    finish_raw(py, released, None, queued_length(py, len))
+}
+
+/// `Pipe.pop()`: the oldest message, or None.
+unsafe extern "C" fn pipe_pop(
+    slf: *mut pyo3::ffi::PyObject,
+    _args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `Pipe`.
+    let Ok((py, mut pipe)) = (unsafe { pop_call::<PyPipe>(slf, nargs) }) else {
+        return std::ptr::null_mut();
+    };
+    let popped = pipe.pop(py);
+    drop(pipe);
+    popped.unwrap_or_else(|| py.None()).into_ptr()
+}
+
+/// `RingProducer.try_push(msg, /)`: as `Pipe.try_push`, waking the consumer's loop if it
+/// waits for this message.
+unsafe extern "C" fn ring_try_push(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `RingProducer`.
+    let Ok((py, mut producer, msg)) = (unsafe { push_call::<PyRingProducer>(slf, args, nargs) })
+    else {
+        return std::ptr::null_mut();
+    };
+    let (len, wake, released) = match producer.inner.try_push(msg.unbind()) {
+        Ok(pushed) => {
+            let wake = producer.wake_consumer.take_call(py, pushed.wake_consumer);
+            (Ok(pushed.len), wake, None)
+        }
+        Err(refused) => (Err(()), None, Some(refused)),
+    };
+    drop(producer);
+    finish_raw(py, released, wake, queued_length(py, len))
+}
+
+/// `RingConsumer.pop()`: as `Pipe.pop`, waking the producer's loop at the low-water mark;
+/// a conflating ring takes everything queued and returns the newest.
+unsafe extern "C" fn ring_pop(
+    slf: *mut pyo3::ffi::PyObject,
+    _args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `RingConsumer`.
+    let Ok((py, mut consumer)) = (unsafe { pop_call::<PyRingConsumer>(slf, nargs) }) else {
+        return std::ptr::null_mut();
+    };
+    let (item, wake, older) = if consumer.conflate {
+        let mut taken = Vec::new();
+        let due = consumer.inner.pop_many(usize::MAX, &mut taken);
+        let wake = consumer.wake_producer.take_call(py, due);
+        (taken.pop(), wake, taken)
+    } else {
+        let popped = consumer.inner.pop();
+        let wake = consumer.wake_producer.take_call(py, popped.wake_producer);
+        (popped.item, wake, Vec::new())
+    };
+    drop(consumer);
+    for object in older {
+        drop(object.into_bound(py));
+    }
+    finish_raw(py, None, wake, item.unwrap_or_else(|| py.None()))
+}
+
+/// A raw method: its name, C function and docstring (with the text signature).
+type RawMethod = (
+    &'static std::ffi::CStr,
+    pyo3::ffi::PyCFunctionFast,
+    &'static std::ffi::CStr,
+);
+
+/// Adds `methods` to `class` as method descriptors, replacing any of the same name.
+fn add_fast_methods(class: &Bound<'_, pyo3::types::PyType>, methods: &[RawMethod]) -> PyResult<()> {
+    for &(name, function, doc) in methods {
+        // One definition for the life of the process, as CPython requires of a PyMethodDef.
+        let definition = Box::leak(Box::new(pyo3::ffi::PyMethodDef {
+            ml_name: name.as_ptr(),
+            ml_meth: pyo3::ffi::PyMethodDefPointer {
+                PyCFunctionFast: function,
+            },
+            ml_flags: pyo3::ffi::METH_FASTCALL,
+            ml_doc: doc.as_ptr(),
+        }));
+        // SAFETY: the class is a live type object and the definition lives forever.
+        let descriptor = unsafe {
+            Bound::from_owned_ptr_or_err(
+                class.py(),
+                pyo3::ffi::PyDescr_NewMethod(class.as_type_ptr(), definition),
+            )?
+        };
+        class.setattr(name.to_str()?, descriptor)?;
+    }
+    Ok(())
+}
+
+/// Adds the per-message methods to `Pipe`, `RingProducer` and `RingConsumer`.
+fn add_per_message_methods(py: Python<'_>) -> PyResult<()> {
+    add_fast_methods(
+        &py.get_type::<PyPipe>(),
+        &[
+            (
+                c"try_push",
+                pipe_try_push,
+                c"try_push($self, msg, /)\n--\n\nQueue msg unless full; return -1 if full, else the new length (1: was empty).",
+            ),
+            (c"pop", pipe_pop, c"pop($self, /)\n--\n\nTake the oldest message, or None when empty."),
+        ],
+    )?;
+    add_fast_methods(
+        &py.get_type::<PyRingProducer>(),
+        &[
+            (
+                c"try_push",
+                ring_try_push,
+                c"try_push($self, msg, /)\n--\n\nQueue msg unless full (-1), else return the new length, waking the consumer if it waits.",
+            ),
+        ],
+    )?;
+    add_fast_methods(
+        &py.get_type::<PyRingConsumer>(),
+        &[
+            (c"pop", ring_pop, c"pop($self, /)\n--\n\nTake the oldest message, or None; wakes a waiting producer at the low-water mark."),
+        ],
+    )
+}
+
 /// The wake of the other end's loop: a callable (it schedules the wake there) and how many
 /// times it was asked for. Dropped at `close` and by the garbage collector's `__clear__`:
 /// it leads back to the ring's owners, a cycle the collector sees through `__traverse__`.
@@ -505,17 +768,6 @@ impl PyRingProducer {
         self.inner.is_full()
     }
 
-    fn try_push(mut slf: PyRefMut<'_, Self>, msg: Py<PyAny>) -> PyResult<isize> {
-        let py = slf.py();
-        let Ok(pushed) = slf.inner.try_push(msg) else {
-            return Ok(-1);
-        };
-        let callback = slf.wake_consumer.take_call(py, pushed.wake_consumer);
-        call_released(slf, callback)?;
-        // A length never exceeds isize::MAX (it counts allocated items).
-        Ok(pushed.len as isize)
-    }
-
     fn push(mut slf: PyRefMut<'_, Self>, msg: Py<PyAny>) -> PyResult<usize> {
         let py = slf.py();
         let pushed = slf.inner.push(msg);
@@ -589,21 +841,6 @@ impl PyRingConsumer {
 
     fn __len__(&self) -> usize {
         self.inner.len()
-    }
-
-    fn pop(mut slf: PyRefMut<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
-        let py = slf.py();
-        if slf.conflate {
-            let mut taken = Vec::new();
-            let wake = slf.inner.pop_many(usize::MAX, &mut taken);
-            let callback = slf.wake_producer.take_call(py, wake);
-            call_released(slf, callback)?;
-            return Ok(taken.pop());
-        }
-        let popped = slf.inner.pop();
-        let callback = slf.wake_producer.take_call(py, popped.wake_producer);
-        call_released(slf, callback)?;
-        Ok(popped.item)
     }
 
     fn pop_many<'py>(
@@ -1351,6 +1588,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRingProducer>()?;
     m.add_class::<PyRingConsumer>()?;
     m.add_function(wrap_pyfunction!(py_ring, m)?)?;
+    add_per_message_methods(py)?;
     add_thread_token(m)?;
     m.add_function(wrap_pyfunction!(encode_message, m)?)?;
     m.add_class::<PyEncodedBatch>()?;
