@@ -170,3 +170,84 @@ proptest! {
         take_output(&mut conn, &[]).unwrap();
     }
 }
+
+/// One operation on a publisher's subscription index.
+#[derive(Debug, Clone)]
+enum SubscriptionOp {
+    Add(Vec<u8>, u32),
+    Remove(Vec<u8>, u32),
+    RemovePeer(u32, bool),
+    Match(Vec<u8>),
+}
+
+/// Topics and frames from a three-byte alphabet, so that prefixes overlap often.
+fn short_bytes() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0u8..3, 0..5)
+}
+
+fn subscription_op() -> impl Strategy<Value = SubscriptionOp> {
+    prop_oneof![
+        (short_bytes(), 0u32..4).prop_map(|(topic, peer)| SubscriptionOp::Add(topic, peer)),
+        (short_bytes(), 0u32..4).prop_map(|(topic, peer)| SubscriptionOp::Remove(topic, peer)),
+        (0u32..4, any::<bool>()).prop_map(|(peer, last)| SubscriptionOp::RemovePeer(peer, last)),
+        proptest::collection::vec(0u8..3, 0..7).prop_map(SubscriptionOp::Match),
+    ]
+}
+
+proptest! {
+    /// The trie answers as the obvious model does (topic -> set of peers, prefix match),
+    /// whatever the order of subscribes, cancels and departures.
+    #[test]
+    fn subscription_trie_agrees_with_a_map_of_sets(
+        ops in proptest::collection::vec(subscription_op(), 0..60)
+    ) {
+        use _core::subscriptions::{Removed, Subscriptions};
+        use std::collections::{BTreeMap, BTreeSet};
+
+        let mut trie = Subscriptions::new();
+        let mut model: BTreeMap<Vec<u8>, BTreeSet<u32>> = BTreeMap::new();
+        let mut matched = Vec::new();
+        for op in ops {
+            match op {
+                SubscriptionOp::Add(topic, peer) => {
+                    let first = !model.contains_key(&topic);
+                    model.entry(topic.clone()).or_default().insert(peer);
+                    prop_assert_eq!(trie.add(&topic, peer), first);
+                }
+                SubscriptionOp::Remove(topic, peer) => {
+                    let held = model.get_mut(&topic).is_some_and(|peers| peers.remove(&peer));
+                    let expected = match model.get(&topic) {
+                        _ if !held => Removed::NotFound,
+                        Some(peers) if peers.is_empty() => {
+                            model.remove(&topic);
+                            Removed::LastRemoved
+                        }
+                        _ => Removed::Remaining,
+                    };
+                    prop_assert_eq!(trie.remove(&topic, peer), expected);
+                }
+                SubscriptionOp::RemovePeer(peer, only_last) => {
+                    let mut expected = Vec::new();
+                    for (topic, peers) in model.iter_mut() {
+                        if peers.remove(&peer) && (!only_last || peers.is_empty()) {
+                            expected.push(topic.clone());
+                        }
+                    }
+                    model.retain(|_, peers| !peers.is_empty());
+                    prop_assert_eq!(trie.remove_peer(peer, only_last), expected);
+                }
+                SubscriptionOp::Match(frame) => {
+                    let expected: BTreeSet<u32> = model
+                        .iter()
+                        .filter(|(topic, _)| frame.starts_with(topic))
+                        .flat_map(|(_, peers)| peers.iter().copied())
+                        .collect();
+                    trie.matching(&frame, &mut matched);
+                    prop_assert_eq!(matched.len(), expected.len(), "each peer once");
+                    prop_assert_eq!(matched.iter().copied().collect::<BTreeSet<_>>(), expected);
+                }
+            }
+            prop_assert_eq!(trie.len(), model.len());
+        }
+    }
+}
