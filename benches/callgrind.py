@@ -6,13 +6,13 @@ round trips; ``send_batch`` and ``recv_batch``: the PUSH and the PULL with the b
 1,024 messages a call; ``fanout``/``fanout-batch``: a zmtrio PUB sending each message to
 ``SUBSCRIBERS`` pyzmq SUBs with ``send``/``send_batch``) this runs the zmtrio process under
 ``valgrind --tool=callgrind`` against a pyzmq (libzmq) peer in a plain process: after a
-warm-up of 1,000 messages it marks the start and the end of ``--count`` more (default
-20,000, 64 bytes each, over tcp loopback; the sender's end mark comes once its lingering
-close has written them all) with a call to ``os.getppid``, before which callgrind dumps its
-counters (``--dump-before``). The instructions between the two marks divided by the count
-are what the zmtrio process spends per message (per round trip for ``reqrep``, per published
-message for the fan-out sides, which also report it per delivered copy): interpreter, trio
-and Rust core included, start-up excluded.
+warm-up of ``--warmup`` messages (1,000) it marks the start and the end of ``--count`` more
+(default 20,000, of ``--size`` bytes, 64, over tcp loopback; the sender's end mark comes
+once its lingering close has written them all) with a call to ``os.getppid``, before which
+callgrind dumps its counters (``--dump-before``). The instructions between the two marks
+divided by the count are what the zmtrio process spends per message (per round trip for
+``reqrep``, per published message for the fan-out sides, which also report it per delivered
+copy): interpreter, trio and Rust core included, start-up excluded.
 
     .venv/bin/python benches/callgrind.py                  # this checkout's build
     .venv/bin/python benches/callgrind.py --side send --side recv --markdown
@@ -20,6 +20,7 @@ and Rust core included, start-up excluded.
     .venv/bin/python benches/callgrind.py --python /tmp/base/.venv/bin/python  # another one
     .venv/bin/python benches/callgrind.py --curve          # both ends under CURVE
     .venv/bin/python benches/callgrind.py --side fanout --side fanout-batch --markdown
+    .venv/bin/python benches/callgrind.py --size 65536 --count 2000 --warmup 200  # large
 
 It prints a table, one line per side (``--markdown``: a markdown table for a README or an
 issue note). Each side takes about a minute under callgrind at the default count.
@@ -239,7 +240,11 @@ def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool
         peer_keys = ["--server-secret", secret.decode()]
         client_keys = ["--server-public", public.decode()]
     peer = subprocess.Popen(
-        [python, script, "--peer", side, "--count", str(count), "--ready", str(ready), *peer_keys]
+        [
+            *(python, script, "--peer", side, "--count", str(count), "--ready", str(ready)),
+            *peer_keys,
+            *_size_args(),
+        ]
     )
     try:
         for _ in range(6000):
@@ -265,6 +270,7 @@ def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool
                 "--subscribed",
                 str(subscribed),
                 *client_keys,
+                *_size_args(),
             ],
             capture_output=True,
             text=True,
@@ -284,11 +290,19 @@ def _instructions(python: str, side: str, count: int, workdir: Path, curve: bool
     return int(match.group(1))
 
 
+def _size_args() -> list[str]:
+    """The message size and warm-up of this run, for the processes it starts."""
+    return ["--size", str(SIZE), "--warmup", str(WARMUP)]
+
+
 def main() -> None:
     """Count instructions per message for each side asked (or run one process of a count)."""
+    global SIZE, WARMUP  # read by every process of the run (passed down by _size_args)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", default=sys.executable, help="interpreter with zmtrio")
     parser.add_argument("--count", type=int, default=20_000, help="messages measured")
+    parser.add_argument("--size", type=int, default=SIZE, help="bytes per message")
+    parser.add_argument("--warmup", type=int, default=WARMUP, help="messages before the count")
     parser.add_argument("--side", choices=SIDES, action="append", help="default: all")
     parser.add_argument("--workdir", default="/tmp/zmtrio-callgrind")
     parser.add_argument("--markdown", action="store_true", help="print a markdown table")
@@ -303,6 +317,7 @@ def main() -> None:
     parser.add_argument("--server-public", help=argparse.SUPPRESS)
     parser.add_argument("--server-secret", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SIZE, WARMUP = args.size, args.warmup
     if args.zmtrio:
         _zmtrio_side(
             args.zmtrio, args.endpoint, args.count, args.server_public, Path(args.subscribed)

@@ -82,6 +82,18 @@ def endpoint_for(transport: str, ipc_dir: str, name: str = "s") -> str:
     return "inproc://" + name
 
 
+async def link(
+    ours: zmtrio.Socket, theirs: ZmqPeer, transport: str, direction: str, ipc_dir: str
+) -> None:
+    """Connect a zmtrio socket and a pyzmq one over ``transport``: ``direction`` is
+    ``"zmtrio-binds"`` or ``"zmtrio-connects"``."""
+    endpoint = endpoint_for(transport, ipc_dir)
+    if direction == "zmtrio-binds":
+        theirs.connect(await ours.bind(endpoint))
+    else:
+        await ours.connect(theirs.bind(endpoint))
+
+
 class ZmqPeer:
     """A pyzmq socket driven from trio: each blocking call runs in a worker thread with a
     receive/send timeout, so a missing message fails the test instead of hanging it."""

@@ -274,11 +274,27 @@ class Connection:
         """Consume bytes from the peer. Every complete message is pushed onto ``inbound``
         (ignoring its high-water mark); events are appended to ``events`` as ``(EV_READY,)``
         or ``(EV_*, value)`` tuples in arrival order. Returns how many bytes to ask of the
-        kernel for the next read (``READ_SIZE``, or more to finish a big frame at once).
+        kernel for the next read (``READ_SIZE``, or more to finish a big frame at once,
+        or less right after a large body), or 0: a large frame's body is open, receive
+        the next bytes into ``body_view()`` and report them with ``body_written``.
 
         Raises :class:`ProtocolError` when the peer breaks the protocol; messages decoded
         before the fault stay in ``inbound``. After an error or EV_ERROR, ``feed`` raises.
         ``now`` is when the bytes arrived (it feeds the heartbeat clock)."""
+    def body_view(self) -> memoryview:
+        """While a large frame's body is open (``feed`` or ``body_written`` returned 0): a
+        writable view of its bytes still to come, inside the ``bytes`` the frame will be,
+        for one ``recv_into`` made at once (ask again for the next). ``BufferError`` when
+        no body is open."""
+    def body_written(
+        self, written: int, inbound: Pipe, events: list[tuple[Any, ...]], now: float
+    ) -> int:
+        """``written`` bytes were received into ``body_view()`` at ``now``; as ``feed``
+        otherwise (the completed message pushed onto ``inbound``, the next read size
+        returned). ``ZMQError(EFSM)`` if no open body wants that many."""
+    def discard_unfinished(self) -> None:
+        """The connection is over: drop the frames of a message it can no longer complete
+        (a large body being received included) now, not when the connection is collected."""
     def take_output(self, outbound: Pipe | None, max_bytes: int) -> bytes | None:
         """Bytes to write now: pending protocol output (greeting, handshake, PONG, ...), then,
         once ready, whole messages popped from ``outbound`` until about ``max_bytes`` (at

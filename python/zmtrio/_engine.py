@@ -10,8 +10,11 @@ Lifecycle of one tcp/ipc connection:
    ``next_deadline()`` and calls ``on_timeout(now)`` (the timer task, while a timer runs);
 4. the peer's pipes are attached to the socket's routing (``HostSocket.connection_ready``);
 5. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
-   inbound pipe; the writer drains the outbound pipe into one buffer per wake;
-   request/reply sockets may borrow the reading (``_read_in_place``);
+   inbound pipe; once the decoder has read the header of a large frame whose body is still
+   to come, the reader receives the rest of that body straight into the frame's final
+   ``bytes`` (``recv_into`` the decoder's ``body_view``), no copy after the kernel's; the
+   writer drains the outbound pipe into one buffer per wake; request/reply sockets may
+   borrow the reading (``_read_in_place``);
 6. on EOF, a network error or a protocol error both tasks stop and ``run`` reports whether
    the connection may be retried (libzmq retries disconnects, never protocol errors).
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 import errno
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, final
+from typing import Any, Final, TypeVar, final
 
 import trio
 
@@ -55,6 +58,10 @@ _READER: Final = Holder.READER
 _RECEIVER: Final = Holder.RECEIVER
 _HELD: Final = Claim.HELD
 _SUBSCRIPTION_EVENTS: Final = (_core.EV_SUBSCRIBE, _core.EV_CANCEL, _core.EV_JOIN, _core.EV_LEAVE)
+
+#: What a decoding step of the connection takes: received bytes, or a count of bytes
+#: received into its open body.
+_Received = TypeVar("_Received", bytes, int)
 
 #: Exceptions that mean "this connection is over", as opposed to bugs.
 _CONNECTION_LOST = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
@@ -128,7 +135,8 @@ class Engine:
         self._timers_running = False
         #: What ``feed`` reports besides messages (reused: usually nothing).
         self._events: list[tuple[Any, ...]] = []
-        #: Bytes to ask of the kernel next, as the last ``feed`` said.
+        #: Bytes to ask of the kernel next, as the last ``feed`` said (0: receive into the
+        #: open body, ``body_view``).
         self._next_read = _core.READ_SIZE
         #: Bytes a write-through send could not hand to the kernel; the writer sends them.
         self._unsent: memoryview | None = None
@@ -174,6 +182,8 @@ class Engine:
             retry = True
         finally:
             self._reading.close()
+            # A large body half received may be big: free it now, not at the next collection.
+            self._conn.discard_unfinished()
             peer.out.detach_consumer()
             peer.inp.detach_producer()
             peer.send_subscription = ignore_subscription
@@ -377,31 +387,46 @@ class Engine:
     def _receive_lent(self) -> None:
         """For a receiving task reading in place, once the socket is readable: read and
         decode as the reader task would; a fault or end of stream ends the connection."""
+        conn = self._conn
+        sock = self._io.sock
+        next_read = self._next_read
         try:
-            data = self._io.sock.recv(self._next_read)
+            if next_read:
+                data = sock.recv(next_read)
+                received = len(data)
+            else:
+                received = sock.recv_into(conn.body_view())
         except BlockingIOError:
             return
         except OSError as exc:
             self._stop(exc)
             return
-        if not data:
+        if not received:
             self._stop(_Disconnected("the peer closed the connection"))
             return
         try:
-            self._absorb(data)
+            if next_read:
+                self._absorb(conn.feed, data)
+            else:
+                self._absorb(conn.body_written, received)
         except (_core.ProtocolError, _PeerRefused) as exc:
             self._stop(exc)
 
-    def _absorb(self, data: bytes) -> bool:
-        """Decode received bytes: whole messages onto the inbound pipe (waking its
-        consumer), commands acted on; True if messages were delivered. Messages decoded
-        before a fault in the same bytes are delivered too."""
+    def _absorb(
+        self,
+        decode: Callable[[_Received, _core.Pipe, list[tuple[Any, ...]], float], int],
+        received: _Received,
+    ) -> bool:
+        """Decode what was received (``feed`` with the bytes, or ``body_written`` with the
+        count received into the open body): whole messages onto the inbound pipe (waking
+        its consumer), commands acted on; True if messages were delivered. Messages
+        decoded before a fault in the same bytes are delivered too."""
         inp = self.peer.inp
         queue = inp.queue
         had = len(queue)
         try:
             events = self._events
-            self._next_read = self._conn.feed(data, queue, events, self._now())
+            self._next_read = decode(received, queue, events, self._now())
             if events:
                 self._handle_events(events)
         finally:
@@ -414,6 +439,10 @@ class Engine:
         inp = self.peer.inp
         queue = inp.queue
         receive_some = self._io.receive_some
+        receive_into = self._io.receive_into
+        feed = self._conn.feed
+        body_view = self._conn.body_view
+        body_written = self._conn.body_written
         wait_for_room = self._reader_wake.wait
         absorb = self._absorb
         reading = self._reading
@@ -437,15 +466,26 @@ class Engine:
                     break
             # No yield from the checks above to the read: reader and receiving task never
             # wait on the socket together.
+            next_read = self._next_read
             reading.holder = _READER
             try:
-                data, waited = await receive_some(self._next_read)
+                if next_read:
+                    data, waited = await receive_some(next_read)
+                else:
+                    # The rest of a large body, straight into its frame's bytes.
+                    received, waited = await receive_into(body_view)
             finally:
                 reading.holder = _NOBODY
             unyielded = 0 if waited else unyielded + 1
-            if not data:
+            if next_read:
+                if not data:
+                    raise _Disconnected("the peer closed the connection")
+                delivered = absorb(feed, data)
+            elif received:
+                delivered = absorb(body_written, received)
+            else:
                 raise _Disconnected("the peer closed the connection")
-            if absorb(data):
+            if delivered:
                 reading.reader_delivered()
 
     async def _write_loop(self) -> None:

@@ -5,6 +5,11 @@
 //! a message's frames into its message type, an [`Event`] into whatever it reports. When a
 //! message is complete and what belongs to which message is decided here, once, for every
 //! host.
+//!
+//! A large body that arrives in parts ([`Sink::body_start`]) is built in place: the host
+//! makes its frame at the declared size once, the parts are written into it (or the driver
+//! receives straight into it, [`Assembly::open_body`]), and the finished frame joins its
+//! message as it is, with no further copy.
 
 use crate::connection::{Event, Sink};
 use crate::error::Error;
@@ -22,6 +27,13 @@ pub trait MessageBuilder {
     /// A frame with this body (copied: `body` borrows the received bytes).
     fn frame(&mut self, body: &[u8]) -> Result<Self::Frame, Self::Error>;
 
+    /// A frame of `len` bytes whose contents are written afterwards ([`MessageBuilder::write`],
+    /// or by the driver straight into it); until all are, it is the assembly's alone.
+    fn frame_to_fill(&mut self, len: usize) -> Result<Self::Frame, Self::Error>;
+
+    /// Copies `bytes` into `frame` (made by [`MessageBuilder::frame_to_fill`]) at `offset`.
+    fn write(&mut self, frame: &mut Self::Frame, offset: usize, bytes: &[u8]);
+
     /// A message of these frames, in order (at least one).
     fn message(
         &mut self,
@@ -32,16 +44,19 @@ pub trait MessageBuilder {
     fn event(&mut self, event: Event<'_>) -> Result<(), Self::Error>;
 }
 
-/// The frames of a message whose last frame has not arrived yet, kept between feeds.
+/// The frames of a message whose last frame has not arrived yet, and the frame whose large
+/// body is being filled, kept between feeds.
 #[derive(Debug)]
 pub struct Assembly<F> {
     partial: Vec<F>,
+    body: Option<F>,
 }
 
 impl<F> Default for Assembly<F> {
     fn default() -> Self {
         Assembly {
             partial: Vec::new(),
+            body: None,
         }
     }
 }
@@ -59,13 +74,27 @@ impl<F> Assembly<F> {
         Assembler {
             builder,
             partial: &mut self.partial,
+            body: &mut self.body,
             inbound,
         }
     }
 
-    /// How many frames of an unfinished message are held.
+    /// How many frames of an unfinished message are held (the one being filled included).
     pub fn pending_frames(&self) -> usize {
-        self.partial.len()
+        self.partial.len() + usize::from(self.body.is_some())
+    }
+
+    /// Drops the frames of the unfinished message, the one being filled included (the
+    /// connection is over: they can never be completed).
+    pub fn discard(&mut self) {
+        self.partial.clear();
+        self.body = None;
+    }
+
+    /// The frame whose large body is being filled, if any: the driver may write the
+    /// connection's [`crate::connection::OpenBody`] bytes straight into it.
+    pub fn open_body(&mut self) -> Option<&mut F> {
+        self.body.as_mut()
     }
 }
 
@@ -75,14 +104,13 @@ pub struct Assembler<'a, B: MessageBuilder> {
     /// The host's converter (it may carry what the feed reports, such as events).
     pub builder: B,
     partial: &'a mut Vec<B::Frame>,
+    body: &'a mut Option<B::Frame>,
     inbound: &'a mut Pipe<B::Message>,
 }
 
-impl<B: MessageBuilder> Sink for Assembler<'_, B> {
-    type Error = B::Error;
-
-    fn frame(&mut self, body: &[u8], more: bool) -> Result<(), B::Error> {
-        let frame = self.builder.frame(body)?;
+impl<B: MessageBuilder> Assembler<'_, B> {
+    /// Adds a finished frame to its message, and queues the message after its last frame.
+    fn push(&mut self, frame: B::Frame, more: bool) -> Result<(), B::Error> {
         self.partial.push(frame);
         if !more {
             // Past the high-water mark if need be: the reader stops reading at it instead.
@@ -91,9 +119,34 @@ impl<B: MessageBuilder> Sink for Assembler<'_, B> {
         }
         Ok(())
     }
+}
+
+impl<B: MessageBuilder> Sink for Assembler<'_, B> {
+    type Error = B::Error;
+
+    fn frame(&mut self, body: &[u8], more: bool) -> Result<(), B::Error> {
+        let frame = self.builder.frame(body)?;
+        self.push(frame, more)
+    }
 
     fn event(&mut self, event: Event<'_>) -> Result<(), B::Error> {
         self.builder.event(event)
+    }
+
+    fn body_start(&mut self, len: usize) -> Result<(), B::Error> {
+        *self.body = Some(self.builder.frame_to_fill(len)?);
+        Ok(())
+    }
+
+    fn body_part(&mut self, offset: usize, bytes: &[u8]) -> Result<(), B::Error> {
+        let frame = self.body.as_mut().expect("body_part follows body_start");
+        self.builder.write(frame, offset, bytes);
+        Ok(())
+    }
+
+    fn body_end(&mut self, more: bool) -> Result<(), B::Error> {
+        let frame = self.body.take().expect("body_end follows body_start");
+        self.push(frame, more)
     }
 }
 
@@ -113,6 +166,14 @@ mod tests {
 
         fn frame(&mut self, body: &[u8]) -> Result<Vec<u8>, Error> {
             Ok(body.to_vec())
+        }
+
+        fn frame_to_fill(&mut self, len: usize) -> Result<Vec<u8>, Error> {
+            Ok(vec![0; len])
+        }
+
+        fn write(&mut self, frame: &mut Vec<u8>, offset: usize, bytes: &[u8]) {
+            frame[offset..offset + bytes.len()].copy_from_slice(bytes);
         }
 
         fn message(
@@ -145,6 +206,28 @@ mod tests {
         assert_eq!(inbound.pop(), Some(vec![b"one".to_vec()]));
         assert_eq!(inbound.pop(), Some(vec![b"a".to_vec(), b"b".to_vec()]));
         assert_eq!(inbound.pop(), None);
+    }
+
+    #[test]
+    fn a_body_filled_in_parts_joins_its_message_as_built() {
+        let mut assembly = Assembly::default();
+        let mut inbound = Pipe::new(0);
+        let mut sink = assembly.sink(Owned { events: 0 }, &mut inbound);
+        sink.frame(b"head", true).unwrap();
+        sink.body_start(5).unwrap();
+        sink.body_part(0, b"ab").unwrap();
+        assert_eq!(assembly.pending_frames(), 2);
+        // The driver writes straight into the open frame, between feeds.
+        assembly.open_body().unwrap()[2..4].copy_from_slice(b"cd");
+        let mut sink = assembly.sink(Owned { events: 0 }, &mut inbound);
+        sink.body_part(4, b"e").unwrap();
+        sink.body_end(true).unwrap();
+        sink.frame(b"tail", false).unwrap();
+        assert!(assembly.open_body().is_none());
+        assert_eq!(
+            inbound.pop(),
+            Some(vec![b"head".to_vec(), b"abcde".to_vec(), b"tail".to_vec()])
+        );
     }
 
     #[test]

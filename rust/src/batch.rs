@@ -222,6 +222,15 @@ mod tests {
         fn event(&mut self, _: Event<'_>) -> Result<(), Error> {
             Ok(())
         }
+        fn body_start(&mut self, _: usize) -> Result<(), Error> {
+            Ok(())
+        }
+        fn body_part(&mut self, _: usize, _: &[u8]) -> Result<(), Error> {
+            Ok(())
+        }
+        fn body_end(&mut self, _: bool) -> Result<(), Error> {
+            Ok(())
+        }
     }
 
     /// A PUSH connection whose handshake with a PULL is done, its output taken.

@@ -12,6 +12,11 @@
 //!    [`Connection::on_timeout`]: it queues a PING when one is due and reports an
 //!    [`Expired`] timer (handshake too slow, silent peer), after which the connection is
 //!    closed. Time is a [`Duration`] since any epoch; the connection never reads a clock.
+//!    When a large data frame's body has not all arrived ([`Connection::with_direct_bodies`]),
+//!    the sink gets [`Sink::body_start`] and the driver may receive the rest of it straight
+//!    into the sink's buffer for that frame (as long as [`Connection::open_body`] says so),
+//!    reporting each read with [`Connection::body_written`]; bytes given to `feed` meanwhile
+//!    reach that buffer through [`Sink::body_part`].
 //! 4. Once [`Connection::can_send_messages`], pass message frames to
 //!    [`Connection::write_output`] (sized with [`Connection::frame_wire_len`]).
 //! 5. A server that authenticates its peers pauses its handshake with [`Event::ZapRequest`]:
@@ -34,6 +39,8 @@
 //! | `ExpectHandshake` | ERROR | `Closed` | [`Event::Error`] |
 //! | `ExpectHandshake` (CURVE/PLAIN server awaiting ZAP) | any frame, ERROR included | `Closed` | protocol error (libzmq's) |
 //! | `Ready` | data frame (CURVE: a MESSAGE, opened first) | `Ready` | [`Sink::frame`] |
+//! | `Ready` (frames in clear) | the header of a data frame of at least the direct-body size, its body not all there | `Ready`, body open | [`Sink::body_start`], [`Sink::body_part`] |
+//! | `Ready`, body open | body bytes (fed, or [`Connection::body_written`]) | `Ready`, body open or not | [`Sink::body_part`] (fed only), [`Sink::body_end`] once complete |
 //! | `Ready` | PING | `Ready` | PONG queued, [`Event::Ping`] |
 //! | `Ready` | SUBSCRIBE / CANCEL | `Ready` | [`Event::Subscribe`] / [`Event::Cancel`] |
 //! | `Ready` (RADIO) | JOIN / LEAVE | `Ready` | [`Event::Join`] / [`Event::Leave`] |
@@ -69,6 +76,16 @@ use zeroize::Zeroizing;
 pub const READ_SIZE: usize = 64 * 1024;
 /// The most one read may ask for, to finish a big frame at once.
 pub const MAX_READ_SIZE: usize = 4 * 1024 * 1024;
+/// Bytes to ask of the kernel right after a body received in place: the next frame is
+/// likely as large, and whatever of its body this read takes is copied once more.
+pub const AFTER_BODY_READ_SIZE: usize = 4 * 1024;
+/// The smallest body the driver receives straight into its frame's buffer (see
+/// [`Connection::with_direct_bodies`]): below it, one more copy costs less than the calls.
+pub const DIRECT_BODY_MIN: usize = 32 * 1024;
+/// The largest body whose buffer is made at its declared size as soon as its header is in
+/// (see [`Connection::with_direct_bodies`]); a larger one is buffered as it arrives, so a
+/// peer announcing a huge frame and sending little makes us hold little.
+pub const DIRECT_BODY_MAX: usize = 64 * 1024 * 1024;
 
 /// Something that happened on the connection, other than message data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +173,36 @@ pub trait Sink {
 
     /// An event.
     fn event(&mut self, event: Event<'_>) -> Result<(), Self::Error>;
+
+    /// A data frame with a `len`-byte body starts, its body still arriving: make its buffer.
+    /// The body comes through [`Sink::body_part`], or the driver writes it into that buffer
+    /// itself (see [`Connection::body_written`]); [`Sink::body_end`] follows once all of it
+    /// is there. Only with [`Connection::with_direct_bodies`].
+    fn body_start(&mut self, len: usize) -> Result<(), Self::Error>;
+
+    /// Bytes of the open body, to copy to `offset` in its buffer.
+    fn body_part(&mut self, offset: usize, bytes: &[u8]) -> Result<(), Self::Error>;
+
+    /// The open body is complete: its frame is as [`Sink::frame`]'s, `more` included.
+    fn body_end(&mut self, more: bool) -> Result<(), Self::Error>;
+}
+
+/// A large data frame whose body arrives into the sink's buffer for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenBody {
+    /// The body's length.
+    pub len: usize,
+    /// How many of its bytes arrived so far (the offset of the next).
+    pub filled: usize,
+    /// Whether more frames of the same message follow.
+    more: bool,
+}
+
+impl OpenBody {
+    /// How many bytes of the body are still to come.
+    pub fn wanted(&self) -> usize {
+        self.len - self.filled
+    }
 }
 
 /// Where the connection is in its life (see the module doc's table).
@@ -205,6 +252,13 @@ pub struct Connection {
     plaintext: Vec<u8>,
     /// When a CURVE server's cookie key must be discarded (while it holds one).
     cookie_key_expiry: Option<Duration>,
+    /// Data frames with bodies of these lengths, not all arrived, are received into the
+    /// sink's buffer (none: never).
+    direct_bodies: Option<std::ops::RangeInclusive<usize>>,
+    /// The large body being received, if any.
+    body: Option<OpenBody>,
+    /// A body was completed by the last call and nothing has been fed since.
+    body_just_ended: bool,
 }
 
 impl Connection {
@@ -284,6 +338,9 @@ impl Connection {
             zap_request: None,
             plaintext: Vec::new(),
             cookie_key_expiry: None,
+            direct_bodies: None,
+            body: None,
+            body_just_ended: false,
         }
     }
 
@@ -303,8 +360,20 @@ impl Connection {
         self
     }
 
+    /// Once the handshake is done and while frames go in clear, hands the body of each data
+    /// frame whose length is in `lengths` and that did not arrive whole to the sink in parts
+    /// ([`Sink::body_start`]), so the driver can receive it straight into its final buffer.
+    /// The sink holds the declared size from the header on (`max_msg_size` and the memory
+    /// ceiling are checked first): the top of `lengths` bounds what a lying peer costs.
+    #[must_use]
+    pub fn with_direct_bodies(mut self, lengths: std::ops::RangeInclusive<usize>) -> Self {
+        self.direct_bodies = Some(lengths);
+        self
+    }
+
     /// The memory held for a frame that has not fully arrived: bounded by the bytes that
-    /// did arrive plus a fixed reserve, whatever the frame's header claims.
+    /// did arrive plus a fixed reserve, whatever the frame's header claims (a body handed to
+    /// the sink, [`Connection::open_body`], is the sink's).
     pub fn buffered_capacity(&self) -> usize {
         self.greeting.capacity() + self.deframer.buffered_capacity()
     }
@@ -325,11 +394,74 @@ impl Connection {
             return Err(Error::Closed.into());
         }
         self.timers.on_receive(now);
+        self.body_just_ended = false;
         let result = self.consume(data, now, sink);
         if result.is_err() {
             self.state = State::Closed;
         }
         result
+    }
+
+    /// The large data frame whose body is arriving, if any: while there is one, the next
+    /// [`OpenBody::wanted`] bytes of the stream are its body, at [`OpenBody::filled`] on in
+    /// the buffer the sink made for it.
+    pub fn open_body(&self) -> Option<OpenBody> {
+        self.body
+    }
+
+    /// The driver wrote the next `len` bytes of the stream, which arrived at `now`, into the
+    /// open body's buffer from [`OpenBody::filled`] on (at most [`OpenBody::wanted`] bytes);
+    /// once the body is complete, `sink` gets [`Sink::body_end`].
+    pub fn body_written<S: Sink>(
+        &mut self,
+        len: usize,
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        if self.state == State::Closed {
+            return Err(Error::Closed.into());
+        }
+        let Some(body) = self.body.as_mut().filter(|body| len <= body.wanted()) else {
+            return Err(Error::from(ApiMisuse::NoOpenBody).into());
+        };
+        self.timers.on_receive(now);
+        body.filled += len;
+        let result = self.end_body_if_complete(sink);
+        if result.is_err() {
+            self.state = State::Closed;
+        }
+        result
+    }
+
+    /// Copies the start of `data` into the open body (through the sink); the rest of
+    /// `data` is returned.
+    fn fill_body<'d, S: Sink>(
+        &mut self,
+        data: &'d [u8],
+        sink: &mut S,
+    ) -> Result<&'d [u8], S::Error> {
+        let Some(body) = self.body.as_mut() else {
+            return Ok(data);
+        };
+        let (part, rest) = data.split_at(body.wanted().min(data.len()));
+        if !part.is_empty() {
+            sink.body_part(body.filled, part)?;
+            body.filled += part.len();
+        }
+        self.end_body_if_complete(sink)?;
+        Ok(rest)
+    }
+
+    /// Hands the open body's frame on once all of it is there.
+    fn end_body_if_complete<S: Sink>(&mut self, sink: &mut S) -> Result<(), S::Error> {
+        match self.body {
+            Some(body) if body.wanted() == 0 => {
+                self.body = None;
+                self.body_just_ended = true;
+                sink.body_end(body.more)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// [`Connection::feed`] without the closing on error.
@@ -351,9 +483,43 @@ impl Connection {
         }
         // The deframer's callback needs `self` mutably, so the deframer steps out meanwhile.
         let mut deframer = mem::take(&mut self.deframer);
-        let result = deframer.feed(data, |frame| self.on_frame(frame, now, sink));
+        let result = self.deframe(&mut deframer, data, now, sink);
         self.deframer = deframer;
         result
+    }
+
+    /// Frames out of `data`, and the parts of large bodies between them.
+    fn deframe<S: Sink>(
+        &mut self,
+        deframer: &mut Deframer,
+        mut data: &[u8],
+        now: Duration,
+        sink: &mut S,
+    ) -> Result<(), S::Error> {
+        loop {
+            data = self.fill_body(data, sink)?;
+            if data.is_empty() || self.state == State::Closed {
+                return Ok(());
+            }
+            // Decided anew after each opened body: the frames before it may have ended the
+            // handshake.
+            let split = self
+                .direct_bodies
+                .clone()
+                .filter(|_| self.state == State::Ready && self.mechanism.frames_in_clear());
+            let opened =
+                deframer.feed_split(data, split, |frame| self.on_frame(frame, now, sink))?;
+            let Some(opened) = opened else {
+                return Ok(());
+            };
+            sink.body_start(opened.body_len)?;
+            self.body = Some(OpenBody {
+                len: opened.body_len,
+                filled: 0,
+                more: opened.more(),
+            });
+            data = &data[opened.body_start..];
+        }
     }
 
     /// The peer's greeting is complete: check the mechanism and start the handshake.
@@ -721,10 +887,16 @@ impl Connection {
         Ok(written)
     }
 
-    /// How many bytes the driver should ask of the kernel next: [`READ_SIZE`], or up to
-    /// [`MAX_READ_SIZE`] to finish a big frame in one read.
+    /// How many bytes the driver should ask of the kernel next: [`READ_SIZE`], up to
+    /// [`MAX_READ_SIZE`] to finish a big frame in one read, [`AFTER_BODY_READ_SIZE`] right
+    /// after a body was received in place; 0 while a body is open, whose bytes the driver
+    /// receives into its buffer ([`Connection::open_body`]).
     pub fn next_read_size(&self) -> usize {
+        if self.body.is_some() {
+            return 0;
+        }
         match self.bytes_wanted() {
+            0 if self.body_just_ended => AFTER_BODY_READ_SIZE,
             wanted if wanted <= READ_SIZE => READ_SIZE,
             wanted => wanted.min(MAX_READ_SIZE),
         }
@@ -735,7 +907,10 @@ impl Connection {
     pub fn bytes_wanted(&self) -> usize {
         match self.state {
             State::ExpectGreeting => GREETING_LEN - self.greeting.len(),
-            State::ExpectHandshake | State::Ready => self.deframer.bytes_wanted(),
+            State::ExpectHandshake | State::Ready => match self.body {
+                Some(body) => body.wanted(),
+                None => self.deframer.bytes_wanted(),
+            },
             State::Closed => 0,
         }
     }

@@ -257,6 +257,9 @@ pub enum ApiMisuse {
     /// PLAIN user names and passwords are at most 255 bytes (RFC 24).
     #[error("PLAIN user name or password longer than 255 bytes")]
     CredentialTooLong,
+    /// Body bytes were reported written with no large body open, or more than it wants.
+    #[error("no open body wants that many bytes")]
+    NoOpenBody,
 }
 
 impl ApiMisuse {
@@ -264,7 +267,10 @@ impl ApiMisuse {
     /// current state does not allow, or an invalid argument.
     pub fn errno(&self) -> i32 {
         match self {
-            ApiMisuse::NotReady | ApiMisuse::Closed | ApiMisuse::NoZapRequest => EFSM,
+            ApiMisuse::NotReady
+            | ApiMisuse::Closed
+            | ApiMisuse::NoZapRequest
+            | ApiMisuse::NoOpenBody => EFSM,
             ApiMisuse::EmptyMessage | ApiMisuse::CredentialTooLong => EINVAL,
         }
     }

@@ -4,6 +4,9 @@
 //! buffer: `Connection.feed` turns a whole received buffer into messages (lists of `bytes`,
 //! each body copied once, straight from the buffer) pushed onto a `Pipe`; `take_output` pops
 //! a batch of messages and writes them into one `bytes` object allocated at its exact size.
+//! A large body that has not all arrived gets its final `bytes` at once, unset and still
+//! private to the connection; `Connection.body_view` lends the driver a writable view of its
+//! missing part to `recv_into`, and `body_written` hands it on, uncopied, once complete.
 //! This file only converts: what makes a message and what makes a batch is decided in
 //! `assembly.rs` and `batch.rs`, for any message type, and tested there.
 //!
@@ -12,19 +15,21 @@
 //! `ValueError`.
 
 use pyo3::create_exception;
+use pyo3::exceptions::{PyBufferError, PyMemoryError};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use std::collections::HashMap;
 use std::mem;
 use std::time::Duration;
 
-use crate::assembly::{Assembly, MessageBuilder};
+use crate::assembly::{Assembler, Assembly, MessageBuilder};
 use crate::batch::{take_batch, write_run, MessageFrames, RUN_MAX_FRAME};
-use crate::connection::{Connection, Event, Security};
+use crate::connection::{Connection, Event, Security, DIRECT_BODY_MAX, DIRECT_BODY_MIN};
+use crate::error::code;
 use crate::error::Error;
 use crate::fanout::{FanOut, Outbox};
 use crate::mechanism::crypto::{SecretKey, KEY_LEN};
@@ -990,6 +995,7 @@ impl PyConnection {
         if let Some(ceiling) = memory_ceiling {
             inner = inner.with_memory_ceiling(ceiling);
         }
+        inner = inner.with_direct_bodies(DIRECT_BODY_MIN..=DIRECT_BODY_MAX);
         Ok(PyConnection {
             inner,
             assembly: Assembly::default(),
@@ -1004,10 +1010,69 @@ impl PyConnection {
         events: &Bound<'py, PyList>,
         now: f64,
     ) -> PyResult<usize> {
-        let builder = PyMessages { py, events };
-        let mut sink = self.assembly.sink(builder, &mut inbound.inner);
-        self.inner.feed(data, instant(now)?, &mut sink)?;
-        Ok(self.inner.next_read_size())
+        let now = instant(now)?;
+        self.decode(py, &mut inbound, events, |conn, sink| {
+            conn.feed(data, now, sink)
+        })
+    }
+
+    /// A writable view of the open body's missing bytes (its frame's final `bytes`, not yet
+    /// handed out), for one `recv_into`; then `body_written`.
+    fn body_view<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyMemoryView>> {
+        PyMemoryView::from(slf.as_any())
+    }
+
+    fn body_written<'py>(
+        &mut self,
+        py: Python<'py>,
+        written: usize,
+        mut inbound: PyRefMut<'py, PyPipe>,
+        events: &Bound<'py, PyList>,
+        now: f64,
+    ) -> PyResult<usize> {
+        let now = instant(now)?;
+        self.decode(py, &mut inbound, events, |conn, sink| {
+            conn.body_written(written, now, sink)
+        })
+    }
+
+    /// The connection is over: free the frames of a message that can no longer complete
+    /// (an open body may be large), without waiting for the connection to be collected.
+    fn discard_unfinished(&mut self) {
+        self.assembly.discard();
+    }
+
+    /// The buffer `body_view` shows: the missing part of the open body, writable. Its owner
+    /// is the body's `bytes` itself, so the memory outlives the connection if the view does.
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut pyo3::ffi::Py_buffer,
+        _flags: std::ffi::c_int,
+    ) -> PyResult<()> {
+        let mut this = slf.borrow_mut();
+        let missing = this.inner.open_body();
+        let (Some(body), Some(open)) = (this.assembly.open_body(), missing) else {
+            return Err(PyBufferError::new_err("no body is being received"));
+        };
+        let start = body_start(body.bind(slf.py()))?;
+        // SAFETY: `view` is CPython's to fill; `start + open.filled` and the `wanted()`
+        // bytes after it lie inside the body (its length is `open.len`); the view holds a
+        // reference to the `bytes`, which keeps that memory alive.
+        unsafe {
+            (*view).obj = body.clone_ref(slf.py()).into_ptr();
+            (*view).buf = start.add(open.filled).cast();
+            // A body's length never exceeds isize::MAX (it is an allocation's).
+            (*view).len = open.wanted() as isize;
+            (*view).readonly = 0;
+            (*view).itemsize = 1;
+            (*view).format = c"B".as_ptr().cast_mut();
+            (*view).ndim = 1;
+            (*view).shape = &raw mut (*view).len;
+            (*view).strides = &raw mut (*view).itemsize;
+            (*view).suboffsets = std::ptr::null_mut();
+            (*view).internal = std::ptr::null_mut();
+        }
+        Ok(())
     }
 
     fn take_output<'py>(
@@ -1117,6 +1182,23 @@ impl PyConnection {
     }
 }
 
+impl PyConnection {
+    /// Runs one decoding `step` with a sink that queues whole messages on `inbound` and
+    /// appends events to `events`; returns the size of the next read.
+    fn decode<'py>(
+        &mut self,
+        py: Python<'py>,
+        inbound: &mut PyPipe,
+        events: &Bound<'py, PyList>,
+        step: impl FnOnce(&mut Connection, &mut Assembler<'_, PyMessages<'_, 'py>>) -> PyResult<()>,
+    ) -> PyResult<usize> {
+        let builder = PyMessages { py, events };
+        let mut sink = self.assembly.sink(builder, &mut inbound.inner);
+        step(&mut self.inner, &mut sink)?;
+        Ok(self.inner.next_read_size())
+    }
+}
+
 /// Frames as `bytes`, messages as `list[bytes]`, events as tuples appended to `events`.
 struct PyMessages<'a, 'py> {
     py: Python<'py>,
@@ -1130,6 +1212,38 @@ impl MessageBuilder for PyMessages<'_, '_> {
 
     fn frame(&mut self, body: &[u8]) -> PyResult<Py<PyBytes>> {
         Ok(PyBytes::new(self.py, body).unbind())
+    }
+
+    fn frame_to_fill(&mut self, len: usize) -> PyResult<Py<PyBytes>> {
+        // The deframer's limit keeps `len` within isize::MAX.
+        let size = pyo3::ffi::Py_ssize_t::try_from(len).unwrap_or(pyo3::ffi::Py_ssize_t::MAX);
+        // SAFETY: with a null source CPython allocates `len` bytes it leaves unset (not
+        // zeroed: every one is written before the frame is handed out).
+        let made = unsafe {
+            Bound::from_owned_ptr_or_err(
+                self.py,
+                pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size),
+            )
+        };
+        match made {
+            // SAFETY: PyBytes_FromStringAndSize returns a `bytes`.
+            Ok(bytes) => Ok(unsafe { bytes.cast_into_unchecked::<PyBytes>() }.unbind()),
+            // libzmq likewise drops a peer whose frame it cannot allocate.
+            Err(err) if err.is_instance_of::<PyMemoryError>(self.py) => {
+                Err(ProtocolError::new_err((
+                    format!("cannot hold a frame of {len} bytes"),
+                    code::ZMTP_UNSPECIFIED,
+                )))
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn write(&mut self, frame: &mut Py<PyBytes>, offset: usize, bytes: &[u8]) {
+        let start = body_start(frame.bind(self.py)).expect("a bytes object has a buffer");
+        // SAFETY: the assembly writes only inside the frame it made at the body's length,
+        // which nobody else sees yet.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), start.add(offset), bytes.len()) };
     }
 
     fn message(&mut self, frames: std::vec::Drain<'_, Py<PyBytes>>) -> PyResult<Py<PyAny>> {
@@ -1156,6 +1270,16 @@ impl MessageBuilder for PyMessages<'_, '_> {
         };
         self.events.append(tuple)
     }
+}
+
+/// Where the bytes of `body` start, for writing into a frame still being filled.
+fn body_start(body: &Bound<'_, PyBytes>) -> PyResult<*mut u8> {
+    // SAFETY: `body` is a live `bytes`; PyBytes_AsString returns its storage.
+    let start = unsafe { pyo3::ffi::PyBytes_AsString(body.as_ptr()) };
+    if start.is_null() {
+        return Err(PyErr::fetch(body.py()));
+    }
+    Ok(start.cast())
 }
 
 /// A queued message (a `list[bytes]`, an encoded `bytes`, or a run; anything else raises

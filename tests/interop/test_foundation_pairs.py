@@ -9,7 +9,7 @@ import pytest
 import zmq
 import zmtrio
 
-from tests.conftest import ZmqPeer, endpoint_for
+from tests.conftest import ZmqPeer, link
 
 TRANSPORTS = ["tcp", "ipc"]
 DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
@@ -23,16 +23,6 @@ MESSAGES = [
 ]
 
 
-async def _link(
-    ours: zmtrio.Socket, theirs: ZmqPeer, transport: str, direction: str, ipc_dir: str
-) -> None:
-    endpoint = endpoint_for(transport, ipc_dir)
-    if direction == "zmtrio-binds":
-        theirs.connect(await ours.bind(endpoint))
-    else:
-        await ours.connect(theirs.bind(endpoint))
-
-
 @pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("direction", DIRECTIONS)
 async def test_zmtrio_push_to_pyzmq_pull(
@@ -40,7 +30,7 @@ async def test_zmtrio_push_to_pyzmq_pull(
 ) -> None:
     push = ctx.socket(zmtrio.PUSH)
     pull = ZmqPeer(zctx, zmq.PULL)
-    await _link(push, pull, transport, direction, ipc_dir)
+    await link(push, pull, transport, direction, ipc_dir)
     for message in MESSAGES:
         await push.send_multipart(message)
     for message in MESSAGES:
@@ -54,7 +44,7 @@ async def test_pyzmq_push_to_zmtrio_pull(
 ) -> None:
     pull = ctx.socket(zmtrio.PULL)
     push = ZmqPeer(zctx, zmq.PUSH)
-    await _link(pull, push, transport, direction, ipc_dir)
+    await link(pull, push, transport, direction, ipc_dir)
     for message in MESSAGES:
         await push.send_multipart(message)
     for message in MESSAGES:
@@ -68,7 +58,7 @@ async def test_pair_both_ways_with_pyzmq(
 ) -> None:
     ours = ctx.socket(zmtrio.PAIR)
     theirs = ZmqPeer(zctx, zmq.PAIR)
-    await _link(ours, theirs, transport, direction, ipc_dir)
+    await link(ours, theirs, transport, direction, ipc_dir)
     for message in MESSAGES:
         await ours.send_multipart(message)
         assert await theirs.recv_multipart() == message
@@ -82,7 +72,7 @@ async def test_sizes_and_long_multipart_both_ways_with_pyzmq(
 ) -> None:
     ours = ctx.socket(zmtrio.PAIR)
     theirs = ZmqPeer(zctx, zmq.PAIR)
-    await _link(ours, theirs, "tcp", direction, ipc_dir)
+    await link(ours, theirs, "tcp", direction, ipc_dir)
     sizes = [0, 255, 256, 65536, 16 * 1024 * 1024]
     for size in sizes:
         payload = bytes([size % 251]) * size
@@ -103,7 +93,7 @@ async def test_ten_thousand_messages_keep_their_order(
 ) -> None:
     push = ctx.socket(zmtrio.PUSH)
     pull = ZmqPeer(zctx, zmq.PULL)
-    await _link(push, pull, "tcp", direction, ipc_dir)
+    await link(push, pull, "tcp", direction, ipc_dir)
     count = 10_000
     for i in range(count):
         await push.send(i.to_bytes(4, "big"))
@@ -117,7 +107,7 @@ async def test_ten_thousand_messages_keep_their_order(
 
     reverse_pull = ctx.socket(zmtrio.PULL)
     reverse_push = ZmqPeer(zctx, zmq.PUSH)
-    await _link(reverse_pull, reverse_push, "tcp", direction, ipc_dir)
+    await link(reverse_pull, reverse_push, "tcp", direction, ipc_dir)
 
     def send_all() -> None:
         for i in range(count):

@@ -14,8 +14,7 @@ import zmtrio
 from zmq.auth.thread import ThreadAuthenticator
 from zmtrio import EventType
 
-from tests.conftest import ZmqPeer, next_event
-from tests.interop.test_foundation_pairs import _link
+from tests.conftest import ZmqPeer, link, next_event
 
 TRANSPORTS = ["tcp", "ipc"]
 DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
@@ -61,7 +60,7 @@ async def test_curve_push_pull_both_ways(
         curve_server_options(theirs.sock, secret)
         curve_client_options(ours, public)
     assert ours.mechanism == zmtrio.CURVE
-    await _link(ours, theirs, transport, direction, ipc_dir)
+    await link(ours, theirs, transport, direction, ipc_dir)
     for message in MESSAGES:
         await theirs.send_multipart(message)
         await ours.send_multipart(message)
@@ -145,7 +144,7 @@ async def test_plain_zmtrio_server_with_authenticator(
         client = ZmqPeer(zctx, zmq.PUSH)
         client.sock.plain_username = b"admin"
         client.sock.plain_password = b"secret"
-        await _link(server, client, transport, direction, ipc_dir)
+        await link(server, client, transport, direction, ipc_dir)
         await client.send_multipart([b"over", b"plain"])
         msg = await server.recv_message()
         assert list(msg) == [b"over", b"plain"]
@@ -167,7 +166,7 @@ async def test_plain_zmtrio_client_to_pyzmq_server(
         client = ctx.socket(zmtrio.REQ)
         client.plain_username = b"admin"
         client.plain_password = b"secret"
-        await _link(client, server, transport, direction, ipc_dir)
+        await link(client, server, transport, direction, ipc_dir)
         await client.send(b"hi")
 
         def serve() -> list[zmq.Frame]:

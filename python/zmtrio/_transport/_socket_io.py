@@ -9,6 +9,7 @@ would block; its loops yield to the scheduler themselves (see ``_engine``).
 from __future__ import annotations
 
 import socket as stdlib_socket
+from collections.abc import Callable
 from typing import final
 
 import trio
@@ -66,6 +67,22 @@ class SocketIO:
             await trio.lowlevel.wait_readable(sock)
             try:
                 return sock.recv(max_bytes), True
+            except BlockingIOError:
+                pass
+
+    async def receive_into(self, view: Callable[[], memoryview]) -> tuple[int, bool]:
+        """Receive into the buffer ``view()`` gives, asked for only once the socket is
+        readable (what it shows may change while this waits); the count (0 at end of
+        stream), and whether the call waited."""
+        sock = self.sock
+        try:
+            return sock.recv_into(view()), False
+        except BlockingIOError:
+            pass
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            try:
+                return sock.recv_into(view()), True
             except BlockingIOError:
                 pass
 

@@ -212,6 +212,8 @@ struct Recorder {
     events: Vec<String>,
     /// A ZAP request came in and is not answered yet.
     zap_pending: bool,
+    /// The large body being filled in parts.
+    body: Vec<u8>,
 }
 
 impl Sink for Recorder {
@@ -223,6 +225,21 @@ impl Sink for Recorder {
             self.messages.push(std::mem::take(&mut self.partial));
         }
         Ok(())
+    }
+
+    fn body_start(&mut self, len: usize) -> Result<(), Error> {
+        self.body = vec![0; len];
+        Ok(())
+    }
+
+    fn body_part(&mut self, offset: usize, bytes: &[u8]) -> Result<(), Error> {
+        self.body[offset..offset + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn body_end(&mut self, more: bool) -> Result<(), Error> {
+        let body = std::mem::take(&mut self.body);
+        self.frame(&body, more)
     }
 
     fn event(&mut self, event: Event<'_>) -> Result<(), Error> {

@@ -7,8 +7,10 @@
 //! [`Deframer`] splits a byte stream into frames. It hands out frames borrowed straight from
 //! the input when they arrived whole, and buffers only a trailing partial frame, so each byte
 //! of a frame body is copied once by the caller (twice when a frame spans several reads).
+//! With [`Deframer::feed_split`] it leaves the body of a large data frame that has not all
+//! arrived to the caller, who can receive it straight into the frame's final buffer.
 
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, RangeInclusive};
 
 use crate::error::{Error, InvalidFrame};
 
@@ -138,6 +140,30 @@ impl Decoded {
     }
 }
 
+/// A data frame whose body [`Deframer::feed_split`] leaves to the caller: its header has
+/// been read, and the deframer is between frames again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Opened {
+    /// The flags byte as received.
+    pub flags: u8,
+    /// The body's length, checked against the deframer's limit.
+    pub body_len: usize,
+    /// Where the body starts in the bytes just fed (their length if none of it came).
+    pub body_start: usize,
+}
+
+impl Opened {
+    /// Whether more frames of the same message follow.
+    pub fn more(&self) -> bool {
+        self.flags & MORE != 0
+    }
+}
+
+/// Whether a frame with this header, not all arrived, is left to the caller.
+fn opens(header: &Decoded, split: Option<&RangeInclusive<usize>>) -> bool {
+    header.flags & COMMAND == 0 && split.is_some_and(|split| split.contains(&header.body_len))
+}
+
 /// The header length announced by a flags byte.
 pub fn header_len(flags: u8) -> usize {
     if flags & LONG != 0 {
@@ -232,20 +258,44 @@ impl Deframer {
     /// (the caller has closed the connection). Errors from `on_frame` stop decoding too.
     pub fn feed<E: From<Error>>(
         &mut self,
-        mut data: &[u8],
-        mut on_frame: impl FnMut(Frame<'_>) -> Result<ControlFlow<()>, E>,
+        data: &[u8],
+        on_frame: impl FnMut(Frame<'_>) -> Result<ControlFlow<()>, E>,
     ) -> Result<(), E> {
+        self.feed_split(data, None, on_frame).map(|_| ())
+    }
+
+    /// As [`Deframer::feed`], except that a data frame whose body length is in `split` and
+    /// has not all arrived is not buffered: decoding stops at its header and the frame
+    /// is returned as [`Opened`], the rest of its body being the next bytes of the stream,
+    /// for the caller to take (from `data[opened.body_start..]` and the bytes that follow)
+    /// before it feeds the deframer again. Commands are never split, nor is a frame whose
+    /// body the deframer had already begun to buffer.
+    pub fn feed_split<E: From<Error>>(
+        &mut self,
+        mut data: &[u8],
+        split: Option<RangeInclusive<usize>>,
+        mut on_frame: impl FnMut(Frame<'_>) -> Result<ControlFlow<()>, E>,
+    ) -> Result<Option<Opened>, E> {
+        let input_len = data.len();
         if !self.partial.is_empty() {
             let Some(header) = self.top_up_header(&mut data)? else {
-                return Ok(());
+                return Ok(None);
             };
+            if self.partial.len() == header.header_len && opens(&header, split.as_ref()) {
+                self.partial.clear();
+                return Ok(Some(Opened {
+                    flags: header.flags,
+                    body_len: header.body_len,
+                    body_start: input_len - data.len(),
+                }));
+            }
             let missing = header.total() - self.partial.len();
             let take = missing.min(data.len());
             self.partial.reserve(missing.min(MAX_RESERVE_AHEAD));
             self.partial.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.partial.len() < header.total() {
-                return Ok(());
+                return Ok(None);
             }
             let body = &self.partial[header.header_len..];
             let flow = on_frame(Frame {
@@ -256,7 +306,7 @@ impl Deframer {
             // Don't keep a huge buffer alive after one huge frame.
             self.partial.shrink_to(MAX_RESERVE_AHEAD);
             if flow.is_break() {
-                return Ok(());
+                return Ok(None);
             }
         }
         // The fast path: frames that arrived whole are handed out without any copy.
@@ -271,8 +321,15 @@ impl Deframer {
                     })?
                     .is_break()
                     {
-                        return Ok(());
+                        return Ok(None);
                     }
+                }
+                Some(header) if opens(&header, split.as_ref()) => {
+                    return Ok(Some(Opened {
+                        flags: header.flags,
+                        body_len: header.body_len,
+                        body_start: input_len - data.len() + header.header_len,
+                    }));
                 }
                 incomplete => {
                     // Reserve no more than what arrived plus a bounded amount ahead.
@@ -280,11 +337,11 @@ impl Deframer {
                     self.partial
                         .reserve(total.clamp(data.len(), data.len() + MAX_RESERVE_AHEAD));
                     self.partial.extend_from_slice(data);
-                    return Ok(());
+                    return Ok(None);
                 }
             }
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Moves bytes from `data` into the buffered partial frame until its header is complete,

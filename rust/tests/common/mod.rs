@@ -30,6 +30,10 @@ pub struct Recorder {
     pub messages: Vec<Message>,
     pub events: Vec<Got>,
     partial: Message,
+    /// The large body being filled in parts.
+    pub body: Vec<u8>,
+    /// How many large bodies were started.
+    pub bodies_started: usize,
 }
 
 impl Sink for Recorder {
@@ -41,6 +45,22 @@ impl Sink for Recorder {
             self.messages.push(std::mem::take(&mut self.partial));
         }
         Ok(())
+    }
+
+    fn body_start(&mut self, len: usize) -> Result<(), Error> {
+        self.body = vec![0; len];
+        self.bodies_started += 1;
+        Ok(())
+    }
+
+    fn body_part(&mut self, offset: usize, bytes: &[u8]) -> Result<(), Error> {
+        self.body[offset..offset + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn body_end(&mut self, more: bool) -> Result<(), Error> {
+        let body = std::mem::take(&mut self.body);
+        self.frame(&body, more)
     }
 
     fn event(&mut self, event: Event<'_>) -> Result<(), Error> {

@@ -1,0 +1,241 @@
+"""Large messages: bodies received straight into their final ``bytes`` and sent without
+being joined to their headers, against pyzmq (libzmq) in both bind/connect directions over
+tcp and ipc, with hostile and cancelled receptions."""
+
+from __future__ import annotations
+
+import tracemalloc
+from typing import Any
+
+import pytest
+import trio
+import zmq
+import zmtrio
+
+from tests.conftest import ZmqPeer, link
+from tests.hostile import _raw
+
+TRANSPORTS = ["tcp", "ipc"]
+DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
+SIZES = [64 * 1024, 1 << 20, 16 << 20]
+#: The largest body received in place (connection.rs DIRECT_BODY_MAX): its bytes are made
+#: as soon as the header is in.
+DIRECT_BODY_MAX = 64 << 20
+
+
+def body(size: int, seed: int = 0) -> bytes:
+    """``size`` bytes that differ along the body, so a misplaced chunk shows."""
+    pattern = bytes((i * 7 + seed) % 256 for i in range(251))
+    return (pattern * (size // len(pattern) + 1))[:size]
+
+
+def large_multipart(size: int) -> list[bytes]:
+    """Large frames in the middle of a message, between small and empty ones."""
+    return [b"head", body(size, 1), b"", body(size // 2 + 3, 2), b"tail"]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["64KiB", "1MiB", "16MiB"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize("zmtrio_sends", [False, True], ids=["pyzmq-push", "zmtrio-push"])
+async def test_push_pull_with_pyzmq(
+    ctx: zmtrio.Context,
+    zctx: zmq.Context[Any],
+    ipc_dir: str,
+    transport: str,
+    direction: str,
+    size: int,
+    zmtrio_sends: bool,
+) -> None:
+    ours = ctx.socket(zmtrio.PUSH if zmtrio_sends else zmtrio.PULL)
+    theirs = ZmqPeer(zctx, zmq.PULL if zmtrio_sends else zmq.PUSH)
+    await link(ours, theirs, transport, direction, ipc_dir)
+    send = ours.send_multipart if zmtrio_sends else theirs.send_multipart
+    recv = theirs.recv_multipart if zmtrio_sends else ours.recv_multipart
+    messages = [[body(size)], large_multipart(size), [b"small"], [body(size, 3)]]
+    for message in messages:
+        await send(message)
+    for message in messages:
+        got = await recv()
+        assert [len(frame) for frame in got] == [len(frame) for frame in message]
+        assert got == message
+        assert all(type(frame) is bytes for frame in got)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_large_and_small_messages_interleaved_both_ways(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any], ipc_dir: str, transport: str
+) -> None:
+    """Runs of large messages and of small ones, one after the other: the reads that
+    follow a body received in place, and the batches around a body sent on its own."""
+    ours = ctx.socket(zmtrio.PAIR)
+    theirs = ZmqPeer(zctx, zmq.PAIR)
+    await link(ours, theirs, transport, "zmtrio-binds", ipc_dir)
+    messages = [[body(40_000 + 997 * i, i)] if i % 7 < 4 else [str(i).encode()] for i in range(120)]
+
+    async def pyzmq_sends() -> None:
+        for message in messages:
+            await theirs.send_multipart(message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pyzmq_sends)
+        for message in messages:
+            assert await ours.recv_multipart() == message
+    for message in messages:
+        await ours.send_multipart(message)
+    for message in messages:
+        assert await theirs.recv_multipart() == message
+
+
+async def test_curve_keeps_large_messages_whole(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any]
+) -> None:
+    """CURVE frames are boxes opened as a whole: they take the buffered path, both ways."""
+    public, secret = zmtrio.curve_keypair()
+    ours = ctx.socket(zmtrio.PAIR)
+    ours.curve_secretkey = secret
+    ours.curve_server = True
+    theirs = ZmqPeer(zctx, zmq.PAIR)
+    their_public, their_secret = zmq.curve_keypair()
+    theirs.sock.curve_publickey = their_public
+    theirs.sock.curve_secretkey = their_secret
+    theirs.sock.curve_serverkey = public
+    await link(ours, theirs, "tcp", "zmtrio-binds", "")
+    message = large_multipart(1 << 20)
+    await theirs.send_multipart(message)
+    assert await ours.recv_multipart() == message
+    await ours.send_multipart(message)
+    assert await theirs.recv_multipart() == message
+
+
+# ------------------------------------------------------------ raw peers
+
+
+async def _raw_push(pull: zmtrio.Socket) -> trio.SocketStream:
+    """A raw tcp PUSH peer of ``pull`` (bound on tcp), its handshake done."""
+    endpoint = await pull.bind("tcp://127.0.0.1:*")
+    host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+    stream = await trio.open_tcp_stream(host, int(port))
+    await _raw.handshake(stream, b"PUSH")
+    return stream
+
+
+async def test_cancelled_recv_while_a_body_is_half_received_loses_nothing(
+    ctx: zmtrio.Context,
+) -> None:
+    pull = ctx.socket(zmtrio.PULL)
+    stream = await _raw_push(pull)
+    message = [b"before", body(1 << 20), b"after"]
+    wire = _raw.message(message)
+    half = len(wire) // 2
+    await stream.send_all(wire[:half])
+    with trio.move_on_after(0.2) as scope:
+        await pull.recv_multipart()
+    assert scope.cancelled_caught, "the message cannot be complete yet"
+    await stream.send_all(wire[half:] + _raw.message([b"next"]))
+    assert await pull.recv_multipart() == message
+    assert await pull.recv_multipart() == [b"next"]
+    await stream.aclose()
+
+
+async def test_cancelled_request_recv_while_a_large_reply_is_half_received(
+    ctx: zmtrio.Context,
+) -> None:
+    """REQ reads its connection in place while it waits in ``recv``: a reply whose body is
+    half in when that ``recv`` is cancelled is still delivered whole to the next one."""
+    async with trio.open_nursery() as nursery:
+        listener = (await nursery.start(trio.serve_tcp, _rep_peer, 0))[0]
+        port = listener.socket.getsockname()[1]
+        req = ctx.socket(zmtrio.REQ)
+        await req.connect(f"tcp://127.0.0.1:{port}")
+        await req.send(b"first")
+        with trio.move_on_after(0.3) as scope:
+            await req.recv_multipart()
+        assert scope.cancelled_caught, "the reply cannot be complete yet"
+        assert await req.recv_multipart() == [body(1 << 20, 5), b"end"]
+        await req.send(b"second")
+        assert await req.recv_multipart() == [b"second done"]
+        nursery.cancel_scope.cancel()
+
+
+async def _rep_peer(stream: trio.SocketStream) -> None:
+    """A raw REP: the first reply's second half comes only after a pause (and after the
+    requester's first ``recv`` was cancelled), the second reply at once."""
+    await _raw.handshake(stream, b"REP")
+    assert await _raw.read_message(stream) == [b"", b"first"]
+    wire = _raw.message([b"", body(1 << 20, 5), b"end"])
+    half = len(wire) // 2
+    await stream.send_all(wire[:half])
+    await trio.sleep(0.6)
+    await stream.send_all(wire[half:])
+    assert await _raw.read_message(stream) == [b"", b"second"]
+    await stream.send_all(_raw.message([b"", b"second done"]))
+    await trio.sleep_forever()
+
+
+async def test_a_peer_that_announces_a_large_frame_and_leaves_costs_nothing(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any]
+) -> None:
+    """A raw peer announces the largest body received in place, sends a little of it and
+    disconnects: the body's bytes (made at the header) are freed with the connection, and
+    the socket goes on with its other peer."""
+    pull = ctx.socket(zmtrio.PULL)
+    async with _raw.event_log(pull) as log:
+        endpoint = await pull.bind("tcp://127.0.0.1:*")
+        good = ZmqPeer(zctx, zmq.PUSH)
+        good.connect(endpoint)
+        await good.send_multipart([b"good", b"1"])
+        assert await pull.recv_multipart() == [b"good", b"1"]
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            mark = log.mark()
+            host, port = endpoint.removeprefix("tcp://").rsplit(":", 1)
+            stream = await trio.open_tcp_stream(host, int(port))
+            accepted = await log.wait_kind(zmtrio.EventType.ACCEPTED, since=mark)
+            await _raw.handshake(stream, b"PUSH")
+            await stream.send_all(_raw.long_header(DIRECT_BODY_MAX) + b"a" * 300_000)
+            with trio.fail_after(5):
+                while tracemalloc.get_traced_memory()[0] - before < DIRECT_BODY_MAX:
+                    await trio.sleep(0.01)
+            await stream.aclose()
+            await log.wait_for(
+                lambda ev: ev.event == zmtrio.EventType.DISCONNECTED and ev.value == accepted.value,
+                since=mark,
+            )
+            await good.send_multipart([b"good", b"2"])
+            assert await pull.recv_multipart() == [b"good", b"2"]
+            held = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert held < 8 << 20, f"{held} bytes still held after the peer left"
+        assert pull.statistics().peers == 1
+
+
+async def test_a_body_above_the_in_place_range_is_received_as_it_arrives(
+    ctx: zmtrio.Context,
+) -> None:
+    pull = ctx.socket(zmtrio.PULL)
+    stream = await _raw_push(pull)
+    message = [body(DIRECT_BODY_MAX + 1)]
+    await stream.send_all(_raw.message(message))
+    assert await pull.recv_multipart() == message
+    await stream.aclose()
+
+
+async def test_maxmsgsize_drops_the_peer_before_the_body_is_made(ctx: zmtrio.Context) -> None:
+    pull = ctx.socket(zmtrio.PULL)
+    pull.maxmsgsize = 8 << 20
+    async with _raw.event_log(pull) as log:
+        mark = log.mark()
+        stream = await _raw_push(pull)
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            await stream.send_all(_raw.long_header((8 << 20) + 1) + b"a" * 1000)
+            await log.wait_kind(zmtrio.EventType.DISCONNECTED, since=mark)
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+        assert peak < 1 << 20, f"{peak} bytes allocated for a refused frame"
+        await stream.aclose()
