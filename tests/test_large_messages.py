@@ -4,6 +4,7 @@ tcp and ipc, with hostile and cancelled receptions."""
 
 from __future__ import annotations
 
+import socket
 import tracemalloc
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 import trio
 import zmq
 import zmtrio
+from zmtrio._transport._socket_io import SocketIO
 
 from tests.conftest import ZmqPeer, link
 from tests.hostile import _raw
@@ -239,3 +241,91 @@ async def test_maxmsgsize_drops_the_peer_before_the_body_is_made(ctx: zmtrio.Con
             tracemalloc.stop()
         assert peak < 1 << 20, f"{peak} bytes allocated for a refused frame"
         await stream.aclose()
+
+
+# ------------------------------------------------------------ gathered writes
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+async def test_request_reply_with_large_messages_both_ways(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any], direction: str
+) -> None:
+    """REQ writes its request from the sending task (write-through) and reads the reply in
+    place: both with large bodies, as zmtrio REQ and as zmtrio REP."""
+    req = ctx.socket(zmtrio.REQ)
+    rep = ZmqPeer(zctx, zmq.REP)
+    await link(req, rep, "tcp", direction, "")
+    for size in SIZES:
+        request = large_multipart(size)
+        await req.send_multipart(request)
+        assert await rep.recv_multipart() == request
+        await rep.send_multipart([body(size, 9), b"ok"])
+        assert await req.recv_multipart() == [body(size, 9), b"ok"]
+    ours = ctx.socket(zmtrio.REP)
+    theirs = ZmqPeer(zctx, zmq.REQ)
+    await link(ours, theirs, "tcp", direction, "")
+    request = large_multipart(1 << 20)
+    await theirs.send_multipart(request)
+    assert await ours.recv_multipart() == request
+    await ours.send_multipart(request[::-1])
+    assert await theirs.recv_multipart() == request[::-1]
+
+
+async def test_publisher_fans_out_large_messages(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any]
+) -> None:
+    """A message for several subscribers is framed once; large, that encoding goes out to
+    each of them from where it lies."""
+    pub = ctx.socket(zmtrio.PUB)
+    endpoint = await pub.bind("tcp://127.0.0.1:*")
+    subs = [ZmqPeer(zctx, zmq.SUB) for _ in range(3)]
+    for sub in subs:
+        sub.sock.subscribe(b"")
+        sub.connect(endpoint)
+    messages = [[b"topic", body(200_000, 1)], [body(40_000, 2)], [b"small"]]
+    with trio.fail_after(10):
+        while pub.statistics().peers < len(subs):
+            await trio.sleep(0.01)
+        # Subscriptions reach the publisher after the connections: probe until all see one.
+        seen = [False] * len(subs)
+        while not all(seen):
+            await pub.send_multipart([b"probe"])
+            for index, sub in enumerate(subs):
+                if sub.sock.poll(10):
+                    sub.sock.recv_multipart()
+                    seen[index] = True
+    for message in messages:
+        await pub.send_multipart(message)
+    for sub in subs:
+        got = []
+        while len(got) < len(messages):
+            message = await sub.recv_multipart()
+            if message != [b"probe"]:
+                got.append(message)
+        assert got == messages
+
+
+async def test_gathered_writes_resume_where_the_kernel_stopped() -> None:
+    """A reader slower than the writer: the kernel takes part of a buffer at a time, and
+    each write resumes at the byte it stopped at."""
+    left, right = socket.socketpair()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    writer = SocketIO(left)
+    reader = SocketIO(right)
+    buffers: list[bytes | memoryview] = [b"head", body(300_001, 1), b"", b"mid", body(70_000, 2)]
+    expected = b"".join(buffers)
+    rest = writer.send_gathered_now(buffers)
+    assert rest, "a 4 KiB send buffer cannot take it all at once"
+    received = bytearray()
+
+    async def read_slowly() -> None:
+        while len(received) < len(expected):
+            data, _ = await reader.receive_some(1000)
+            received.extend(data)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(read_slowly)
+        assert not await writer.send_gathered(rest), "it had to wait for the reader"
+    assert received == expected
+    writer.close()
+    reader.close()

@@ -295,12 +295,19 @@ class Connection:
     def discard_unfinished(self) -> None:
         """The connection is over: drop the frames of a message it can no longer complete
         (a large body being received included) now, not when the connection is collected."""
-    def take_output(self, outbound: Pipe | None, max_bytes: int) -> bytes | None:
+    def take_output(
+        self, outbound: Pipe | None, max_bytes: int
+    ) -> bytes | list[bytes | memoryview] | None:
         """Bytes to write now: pending protocol output (greeting, handshake, PONG, ...), then,
         once ready, whole messages popped from ``outbound`` until about ``max_bytes`` (at
         least one message), a ``bytes`` message being one from :func:`encode_message`.
         ``None`` when there is nothing to write. An empty message raises
-        ``ZMQError(EINVAL)``, anything but a ``list[bytes]`` or ``bytes`` ``TypeError``."""
+        ``ZMQError(EINVAL)``, anything but a ``list[bytes]`` or ``bytes`` ``TypeError``.
+
+        Where frames go in clear, a batch holding a frame body (or an encoded message) of
+        32 KiB or more comes as a list of buffers to write one after the other
+        (``sendmsg``): each such body is the message's own ``bytes``, not copied, between
+        ``bytes`` holding the rest (frame headers, smaller frames)."""
     def next_deadline(self) -> float | None:
         """When ``on_timeout`` must next be called (``None``: no timer runs)."""
     def on_timeout(self, now: float) -> int | None:

@@ -10,6 +10,10 @@
 //! a run of many small messages framed back to back ([`write_run`]: a batch sent at once is
 //! encoded once, queued as one piece, and written with no copy when it is all a write takes,
 //! [`Batch::sole_encoded`]).
+//!
+//! Large bodies and encodings ([`Connection::sends_apart`]) are not copied: only a frame's
+//! header is written, and [`Batch::apart`] says where in the written bytes the host's own
+//! buffer goes, for one gathered write of both.
 
 use crate::connection::{Connection, Outgoing};
 use crate::error::Error;
@@ -62,6 +66,21 @@ enum Piece {
     Last,
     /// A whole message, already encoded.
     Encoded,
+    /// A frame whose body goes out from its own buffer after its header; whether more
+    /// frames of its message follow.
+    Apart {
+        /// More frames of the message follow.
+        more: bool,
+    },
+    /// A whole message, already encoded, going out from its own buffer.
+    EncodedApart,
+}
+
+impl Piece {
+    /// Whether this piece ends a message.
+    fn ends_message(self) -> bool {
+        !matches!(self, Piece::More | Piece::Apart { more: true })
+    }
 }
 
 /// What one write takes: frames of whole messages and the output's exact length.
@@ -71,12 +90,31 @@ pub struct Batch<F> {
     /// For each frame, what it is.
     pieces: Vec<Piece>,
     len: usize,
+    /// The pieces going out from their own buffers: where each goes in the written bytes,
+    /// and its frame's index.
+    apart: Vec<(usize, usize)>,
+    /// Their bytes, part of `len` but not written.
+    apart_len: usize,
 }
 
 impl<F> Batch<F> {
-    /// The exact number of bytes [`Batch::write`] writes (0: nothing to write).
+    /// The exact number of bytes the batch puts on the wire (0: nothing to write).
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The exact number of bytes [`Batch::write`] writes: all but the pieces that go out
+    /// from their own buffers.
+    pub fn written_len(&self) -> usize {
+        self.len - self.apart_len
+    }
+
+    /// The pieces that go out from their own buffers, in order: for each, the offset in
+    /// what [`Batch::write`] wrote where its bytes go, and the frame holding them.
+    pub fn apart(&self) -> impl Iterator<Item = (usize, &F)> {
+        self.apart
+            .iter()
+            .map(|&(at, frame)| (at, &self.frames[frame]))
     }
 
     /// Whether there is nothing to write.
@@ -88,7 +126,7 @@ impl<F> Batch<F> {
     pub fn messages(&self) -> usize {
         self.pieces
             .iter()
-            .filter(|&&piece| piece != Piece::More)
+            .filter(|piece| piece.ends_message())
             .count()
     }
 
@@ -97,7 +135,7 @@ impl<F> Batch<F> {
     /// can then be written as they are, with no copy.
     pub fn sole_encoded(&self, conn: &Connection) -> Option<&F> {
         match (&self.frames[..], &self.pieces[..]) {
-            ([piece], [Piece::Encoded])
+            ([piece], [Piece::Encoded | Piece::EncodedApart])
                 if conn.pending_output().is_empty() && conn.frames_in_clear() =>
             {
                 Some(piece)
@@ -106,7 +144,8 @@ impl<F> Batch<F> {
         }
     }
 
-    /// Writes the batch into `out`, which must be [`Batch::len`] bytes long.
+    /// Writes the batch into `out`, which must be [`Batch::written_len`] bytes long: a piece
+    /// that goes out from its own buffer is left out, a frame's header written for it.
     pub fn write<M>(
         &self,
         conn: &mut Connection,
@@ -116,14 +155,18 @@ impl<F> Batch<F> {
     where
         M: MessageFrames<Frame = F>,
     {
-        let frames = self
-            .frames
-            .iter()
-            .zip(&self.pieces)
-            .map(|(frame, &piece)| match piece {
-                Piece::Encoded => Outgoing::Encoded(frames_of.body(frame)),
-                piece => Outgoing::Frame(frames_of.body(frame), piece == Piece::More),
-            });
+        let frames =
+            self.frames
+                .iter()
+                .zip(&self.pieces)
+                .filter_map(|(frame, &piece)| match piece {
+                    Piece::Encoded => Some(Outgoing::Encoded(frames_of.body(frame))),
+                    Piece::EncodedApart => None,
+                    Piece::Apart { more } => {
+                        Some(Outgoing::Header(frames_of.body(frame).len(), more))
+                    }
+                    piece => Some(Outgoing::Frame(frames_of.body(frame), piece == Piece::More)),
+                });
         conn.write_output(out, frames)
     }
 }
@@ -142,6 +185,8 @@ pub fn take_batch<M: MessageFrames>(
         frames: Vec::new(),
         pieces: Vec::new(),
         len: conn.pending_output().len(),
+        apart: Vec::new(),
+        apart_len: 0,
     };
     let Some(outbound) = outbound.filter(|_| conn.can_send_messages()) else {
         return Ok(batch);
@@ -157,15 +202,33 @@ pub fn take_batch<M: MessageFrames>(
             return Err(Error::from(crate::error::ApiMisuse::EmptyMessage).into());
         }
         if encoded {
-            batch.len += conn.encoded_wire_len(frames_of.body(&batch.frames[first]));
-            batch.pieces.push(Piece::Encoded);
-        } else {
-            for frame in &batch.frames[first..] {
-                batch.len += conn.frame_wire_len(frames_of.body(frame).len());
-                batch.pieces.push(Piece::More);
+            let encoding = frames_of.body(&batch.frames[first]).len();
+            if conn.sends_apart(encoding) {
+                batch.apart.push((batch.len - batch.apart_len, first));
+                batch.apart_len += encoding;
+                batch.len += encoding;
+                batch.pieces.push(Piece::EncodedApart);
+            } else {
+                batch.len += conn.encoded_wire_len(frames_of.body(&batch.frames[first]));
+                batch.pieces.push(Piece::Encoded);
             }
-            if let Some(last) = batch.pieces.last_mut() {
-                *last = Piece::Last;
+        } else {
+            for (index, frame) in batch.frames.iter().enumerate().skip(first) {
+                let body_len = frames_of.body(frame).len();
+                batch.len += conn.frame_wire_len(body_len);
+                if conn.sends_apart(body_len) {
+                    // The frame's header is written, its body goes right after.
+                    batch.apart_len += body_len;
+                    batch.apart.push((batch.len - batch.apart_len, index));
+                    batch.pieces.push(Piece::Apart { more: true });
+                } else {
+                    batch.pieces.push(Piece::More);
+                }
+            }
+            match batch.pieces.last_mut() {
+                Some(last @ Piece::More) => *last = Piece::Last,
+                Some(Piece::Apart { more }) => *more = false,
+                _ => {}
             }
         }
         taken = true;
@@ -369,6 +432,55 @@ mod tests {
         let conn = ready();
         let batch = take_batch(&conn, &mut Owned, Some(&mut Pipe::new(0)), 100).unwrap();
         assert!(batch.is_empty());
+    }
+
+    /// The bytes on the wire for a batch: what it wrote, with each piece that goes out
+    /// apart put where it belongs.
+    fn gathered(batch: &Batch<Vec<u8>>, written: &[u8]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let mut start = 0;
+        for (at, body) in batch.apart() {
+            wire.extend_from_slice(&written[start..at]);
+            wire.extend_from_slice(body);
+            start = at;
+        }
+        wire.extend_from_slice(&written[start..]);
+        wire
+    }
+
+    #[test]
+    fn large_bodies_and_encodings_go_out_apart_with_the_same_bytes() {
+        let big = vec![7u8; 300];
+        let bigger = vec![9u8; 1000];
+        let messages: &[&[&[u8]]] = &[&[b"a", &big, b"b"], &[&bigger], &[b"small"], &[&big]];
+        let mut reference = ready();
+        let mut expected = written(&mut reference, &mut queue(messages));
+        let mut shared = queue(&[]);
+        shared.push(Message::Encoded(encode(&[b"x", &bigger])));
+        expected.extend(written(&mut ready(), &mut shared));
+        let mut conn = ready().with_bodies_apart(300);
+        let mut pipe = queue(messages);
+        pipe.push(Message::Encoded(encode(&[b"x", &bigger])));
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 1 << 16).unwrap();
+        assert_eq!(batch.messages(), 5);
+        assert_eq!(batch.apart().count(), 4, "three bodies and the encoding");
+        assert_eq!(batch.len(), expected.len());
+        let mut out = vec![0; batch.written_len()];
+        assert_eq!(batch.write(&mut conn, &Owned, &mut out).unwrap(), out.len());
+        let encoding = encode(&[b"x", &bigger]).len();
+        assert_eq!(out.len(), expected.len() - 300 - 1000 - 300 - encoding);
+        assert_eq!(gathered(&batch, &out), expected);
+    }
+
+    #[test]
+    fn bodies_below_the_size_are_copied() {
+        let mut conn = ready().with_bodies_apart(301);
+        let mut pipe = queue(&[&[&[7u8; 300]]]);
+        let batch = take_batch(&conn, &mut Owned, Some(&mut pipe), 1 << 16).unwrap();
+        assert_eq!(batch.apart().count(), 0);
+        let mut out = vec![0; batch.written_len()];
+        batch.write(&mut conn, &Owned, &mut out).unwrap();
+        assert_eq!(out.len(), 309);
     }
 
     #[test]

@@ -260,6 +260,9 @@ pub enum ApiMisuse {
     /// Body bytes were reported written with no large body open, or more than it wants.
     #[error("no open body wants that many bytes")]
     NoOpenBody,
+    /// A frame body cannot go out apart from its header on a connection that encrypts.
+    #[error("frames are encrypted on this connection: no body goes out apart")]
+    ApartWhileEncrypting,
 }
 
 impl ApiMisuse {
@@ -270,7 +273,8 @@ impl ApiMisuse {
             ApiMisuse::NotReady
             | ApiMisuse::Closed
             | ApiMisuse::NoZapRequest
-            | ApiMisuse::NoOpenBody => EFSM,
+            | ApiMisuse::NoOpenBody
+            | ApiMisuse::ApartWhileEncrypting => EFSM,
             ApiMisuse::EmptyMessage | ApiMisuse::CredentialTooLong => EINVAL,
         }
     }

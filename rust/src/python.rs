@@ -7,6 +7,8 @@
 //! A large body that has not all arrived gets its final `bytes` at once, unset and still
 //! private to the connection; `Connection.body_view` lends the driver a writable view of its
 //! missing part to `recv_into`, and `body_written` hands it on, uncopied, once complete.
+//! On the way out a large body is not copied either: `take_output` then returns a list of
+//! buffers for one gathered write, the message's own `bytes` between the frame headers.
 //! This file only converts: what makes a message and what makes a batch is decided in
 //! `assembly.rs` and `batch.rs`, for any message type, and tested there.
 //!
@@ -28,7 +30,9 @@ use std::time::Duration;
 
 use crate::assembly::{Assembler, Assembly, MessageBuilder};
 use crate::batch::{take_batch, write_run, MessageFrames, RUN_MAX_FRAME};
-use crate::connection::{Connection, Event, Security, DIRECT_BODY_MAX, DIRECT_BODY_MIN};
+use crate::connection::{
+    Connection, Event, Security, APART_BODY_MIN, DIRECT_BODY_MAX, DIRECT_BODY_MIN, READ_SIZE,
+};
 use crate::error::code;
 use crate::error::Error;
 use crate::fanout::{FanOut, Outbox};
@@ -913,6 +917,9 @@ struct PyConnection {
     inner: Connection,
     /// Frames of a message whose last frame has not arrived yet (kept across `feed` calls).
     assembly: Assembly<Py<PyBytes>>,
+    /// Where `take_output` writes the bytes around bodies that go out apart (kept to reuse
+    /// its allocation).
+    around_apart: Vec<u8>,
 }
 
 #[pymethods]
@@ -995,10 +1002,13 @@ impl PyConnection {
         if let Some(ceiling) = memory_ceiling {
             inner = inner.with_memory_ceiling(ceiling);
         }
-        inner = inner.with_direct_bodies(DIRECT_BODY_MIN..=DIRECT_BODY_MAX);
+        inner = inner
+            .with_direct_bodies(DIRECT_BODY_MIN..=DIRECT_BODY_MAX)
+            .with_bodies_apart(APART_BODY_MIN);
         Ok(PyConnection {
             inner,
             assembly: Assembly::default(),
+            around_apart: Vec::new(),
         })
     }
 
@@ -1080,7 +1090,7 @@ impl PyConnection {
         py: Python<'py>,
         outbound: Option<PyRefMut<'py, PyPipe>>,
         max_bytes: usize,
-    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let mut frames_of = PyFrames { py, run_extra: 0 };
         let mut outbound = outbound;
         let pipe = outbound.as_mut().map(|outbound| &mut outbound.inner);
@@ -1094,15 +1104,39 @@ impl PyConnection {
             return Ok(None);
         }
         if let Some(whole) = batch.sole_encoded(&self.inner) {
-            return Ok(Some(whole.clone()));
+            return Ok(Some(whole.clone().into_any()));
         }
-        // One allocation, at its exact size; each body is copied once, straight into it.
-        let output = PyBytes::new_with(py, batch.len(), |out| {
-            let written = batch.write(&mut self.inner, &frames_of, out)?;
-            debug_assert_eq!(written, batch.len());
-            Ok(())
-        })?;
-        Ok(Some(output))
+        if batch.apart().next().is_none() {
+            // One allocation, at its exact size; each body is copied once, straight into it.
+            let output = PyBytes::new_with(py, batch.len(), |out| {
+                let written = batch.write(&mut self.inner, &frames_of, out)?;
+                debug_assert_eq!(written, batch.len());
+                Ok(())
+            })?;
+            return Ok(Some(output.into_any()));
+        }
+        // Large bodies go out as the message's own `bytes`, between the rest (headers,
+        // small frames), for one gathered write.
+        let mut around = std::mem::take(&mut self.around_apart);
+        around.clear();
+        around.resize(batch.written_len(), 0);
+        batch.write(&mut self.inner, &frames_of, &mut around)?;
+        let buffers = PyList::empty(py);
+        let mut start = 0;
+        for (at, body) in batch.apart() {
+            if at > start {
+                buffers.append(PyBytes::new(py, &around[start..at]))?;
+            }
+            buffers.append(body)?;
+            start = at;
+        }
+        if start < around.len() {
+            buffers.append(PyBytes::new(py, &around[start..]))?;
+        }
+        // Keep a read's worth of capacity, not what one long batch needed.
+        around.shrink_to(READ_SIZE);
+        self.around_apart = around;
+        Ok(Some(buffers.into_any()))
     }
 
     fn next_deadline(&self) -> Option<f64> {

@@ -148,6 +148,46 @@ fn curve_carries_messages_commands_and_big_frames_both_ways() {
 }
 
 #[test]
+fn curve_keeps_large_bodies_in_its_boxes_both_ways() {
+    let server_secret = SecretKey::generate();
+    let server_public = server_secret.public_key();
+    let client = secured(
+        SocketType::Dealer,
+        Security::CurveClient {
+            secret: SecretKey::generate(),
+            server: server_public,
+        },
+    )
+    .with_direct_bodies(1..=1 << 30)
+    .with_bodies_apart(1);
+    let server = secured(
+        SocketType::Router,
+        Security::CurveServer {
+            secret: server_secret,
+            zap: false,
+        },
+    )
+    .with_direct_bodies(1..=1 << 30);
+    let mut pair = ConnectionPair::of(client, server);
+    pair.pump().unwrap();
+    assert!(pair.a.can_send_messages() && !pair.a.sends_apart(1 << 20));
+    assert!(pair
+        .a
+        .write_output(&mut [0; 64], [Outgoing::Header(1 << 20, false)])
+        .is_err());
+    let big = vec![7u8; 1 << 20];
+    let sent = [msg(&[&big, b"x"])];
+    // A box arrives in pieces: none of it is opened as a body of its own.
+    let wire = take_output(&mut pair.a, &sent).unwrap();
+    for piece in wire.chunks(1000) {
+        pair.b.feed(piece, Duration::ZERO, &mut pair.b_got).unwrap();
+        assert!(pair.b.open_body().is_none());
+    }
+    assert_eq!(pair.b_got.messages, sent);
+    assert_eq!(pair.b_got.bodies_started, 0);
+}
+
+#[test]
 fn curve_server_pauses_for_zap_and_sends_ready_once_accepted() {
     let mut pair = ConnectionPair::of(
         curve_client(SocketType::Req, SERVER_PUBLIC),

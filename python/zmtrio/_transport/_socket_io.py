@@ -10,11 +10,30 @@ from __future__ import annotations
 
 import socket as stdlib_socket
 from collections.abc import Callable
-from typing import final
+from typing import Final, final
 
 import trio
 
-__all__ = ["SocketIO"]
+__all__ = ["Buffers", "SocketIO"]
+
+#: What a gathered write takes: buffers written one after the other.
+Buffers = list[bytes | memoryview]
+
+#: Buffers per ``sendmsg`` at most (Linux's IOV_MAX is 1024).
+_MAX_GATHERED: Final = 512
+
+
+def _unsent(buffers: Buffers, sent: int) -> Buffers:
+    """What is left of ``buffers`` once their first ``sent`` bytes were written: the
+    untouched ones, after a view of the rest of the one the kernel stopped in."""
+    for index, buffer in enumerate(buffers):
+        size = len(buffer)
+        if sent < size:
+            if sent:
+                return [memoryview(buffer)[sent:], *buffers[index + 1 :]]
+            return buffers[index:]
+        sent -= size
+    return []
 
 
 @final
@@ -54,6 +73,32 @@ class SocketIO:
             except BlockingIOError:
                 pass
         return False
+
+    async def send_gathered(self, buffers: Buffers) -> bool:
+        """Write all of ``buffers``, in order, each from where it lies (``sendmsg``); True
+        if they went out without waiting (no yield)."""
+        sock = self.sock
+        try:
+            buffers = _unsent(buffers, sock.sendmsg(buffers[:_MAX_GATHERED]))
+        except BlockingIOError:
+            pass
+        if not buffers:
+            return True
+        while buffers:
+            await trio.lowlevel.wait_writable(sock)
+            try:
+                buffers = _unsent(buffers, sock.sendmsg(buffers[:_MAX_GATHERED]))
+            except BlockingIOError:
+                pass
+        return False
+
+    def send_gathered_now(self, buffers: Buffers) -> Buffers:
+        """Write what the kernel takes of ``buffers`` now, without waiting; what is left
+        (empty: nothing), all of it after an error (the next write reports it)."""
+        try:
+            return _unsent(buffers, self.sock.sendmsg(buffers[:_MAX_GATHERED]))
+        except OSError:  # would block, or the connection broke: the writer finds out
+            return buffers
 
     async def receive_some(self, max_bytes: int) -> tuple[bytes, bool]:
         """Read up to ``max_bytes`` (``b""`` at end of stream); the flag says whether the
