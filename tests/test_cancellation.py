@@ -158,9 +158,16 @@ async def test_sockets_still_work_and_cancel_on_a_trio_whose_internals_are_unkno
             with pytest.raises(trio.Cancelled):
                 await push.send(b"never")
             with pytest.raises(trio.Cancelled):
+                await push.send_multipart([b"never"])
+            with pytest.raises(trio.Cancelled):
                 await pull.recv()
+            with pytest.raises(trio.Cancelled):
+                await pull.recv_multipart()
         for n in range(100):
-            assert await pull.recv() == b"%d" % n
+            if multipart:
+                assert await pull.recv_multipart() == [b"%d" % n]
+            else:
+                assert await pull.recv() == b"%d" % n
         assert await pull.poll(zmtrio.POLLIN, timeout=0) == 0
         push.close()
         pull.close()
