@@ -1046,15 +1046,18 @@ class Socket(SocketConveniences, OptionAttributes):
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
         self._check_open()
-        if self._maybe_cancelled():
-            await checkpoint_if_cancelled()
+        # The schedule point comes before anything is taken: cancelled there, nothing was;
+        # and the reader tasks run (decoding more) while no batch is held, as a garbage
+        # collection their new messages start would walk every message of it.
+        await checkpoint()
+        self._check_open()
         recv_many = self._pattern.recv_many
-        batch: list[list[bytes]] = []
         if self._partly_read:
-            batch.append(self._take_rest())
-        batch.extend(recv_many(max_messages - len(batch)))
+            batch = [self._take_rest()]
+            batch.extend(recv_many(max_messages - 1))
+        else:
+            batch = recv_many(max_messages)  # a new list: the patterns' answer is ours
         if batch:
-            await cancel_shielded_checkpoint()
             return batch
         # Through the single-message path, so a pattern that may not receive now (REQ/REP
         # out of turn) raises instead of waiting.

@@ -40,6 +40,14 @@ pub trait MessageBuilder {
         frames: std::vec::Drain<'_, Self::Frame>,
     ) -> Result<Self::Message, Self::Error>;
 
+    /// A message of one frame with this body (copied), the common case, which a host may
+    /// build more directly than through [`MessageBuilder::frame`] and
+    /// [`MessageBuilder::message`].
+    fn single(&mut self, body: &[u8]) -> Result<Self::Message, Self::Error> {
+        let frame = self.frame(body)?;
+        self.message(vec![frame].drain(..))
+    }
+
     /// Something other than message data happened.
     fn event(&mut self, event: Event<'_>) -> Result<(), Self::Error>;
 }
@@ -125,6 +133,12 @@ impl<B: MessageBuilder> Sink for Assembler<'_, B> {
     type Error = B::Error;
 
     fn frame(&mut self, body: &[u8], more: bool) -> Result<(), B::Error> {
+        if !more && self.partial.is_empty() {
+            // A message of one frame: built at once, without a trip through `partial`.
+            let message = self.builder.single(body)?;
+            self.inbound.push(message);
+            return Ok(());
+        }
         let frame = self.builder.frame(body)?;
         self.push(frame, more)
     }

@@ -270,13 +270,13 @@ impl PyPipe {
         max_messages: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         if self.run_extra == 0 {
-            return PyList::new(py, self.inner.pop_many(max_messages));
+            return PyList::new(py, self.inner.pop_many(max_messages).map(tracked));
         }
         let taken: Vec<Py<PyAny>> = self.inner.pop_many(max_messages).collect();
         for item in &taken {
             self.forget_run(py, item);
         }
-        PyList::new(py, taken)
+        PyList::new(py, taken.into_iter().map(tracked))
     }
 
     fn full(&self) -> bool {
@@ -574,7 +574,7 @@ unsafe extern "C" fn pipe_pop(
     let Ok((py, mut pipe)) = (unsafe { pop_call::<PyPipe>(slf, nargs) }) else {
         return std::ptr::null_mut();
     };
-    let popped = pipe.pop(py);
+    let popped = pipe.pop(py).map(tracked);
     drop(pipe);
     popped.unwrap_or_else(|| py.None()).into_ptr()
 }
@@ -1233,6 +1233,31 @@ impl PyConnection {
     }
 }
 
+/// Takes a message list `feed` just made off the garbage collector's books while it waits
+/// in a pipe: it holds only `bytes`, so no cycle can go through it, and every collection
+/// that runs meanwhile (one per 700 new lists) would otherwise walk each waiting message.
+/// [`tracked`] puts it back as it leaves the pipe for the application.
+fn untrack(message: &Py<PyAny>) {
+    // SAFETY: the GIL is held (a `Py` was just made); untracking a list is always allowed.
+    unsafe { pyo3::ffi::PyObject_GC_UnTrack(message.as_ptr().cast()) }
+}
+
+/// A message leaving a pipe, tracked by the garbage collector again if [`untrack`] took
+/// it off (the application may put it in a cycle).
+fn tracked(item: Py<PyAny>) -> Py<PyAny> {
+    let object = item.as_ptr();
+    // SAFETY: the GIL is held by the caller (it has a `Python`); only an exact list that is
+    // not tracked is tracked, as PyObject_GC_Track requires.
+    unsafe {
+        if pyo3::ffi::PyList_CheckExact(object) != 0
+            && pyo3::ffi::PyObject_GC_IsTracked(object) == 0
+        {
+            pyo3::ffi::PyObject_GC_Track(object.cast());
+        }
+    }
+    item
+}
+
 /// Frames as `bytes`, messages as `list[bytes]`, events as tuples appended to `events`.
 struct PyMessages<'a, 'py> {
     py: Python<'py>,
@@ -1281,7 +1306,25 @@ impl MessageBuilder for PyMessages<'_, '_> {
     }
 
     fn message(&mut self, frames: std::vec::Drain<'_, Py<PyBytes>>) -> PyResult<Py<PyAny>> {
-        Ok(PyList::new(self.py, frames)?.into_any().unbind())
+        let message = PyList::new(self.py, frames)?.into_any().unbind();
+        untrack(&message);
+        Ok(message)
+    }
+
+    fn single(&mut self, body: &[u8]) -> PyResult<Py<PyAny>> {
+        let frame = PyBytes::new(self.py, body);
+        // SAFETY: the GIL is held; PyList_SetItem steals the frame's reference into the new
+        // list's one slot.
+        let message = unsafe {
+            let list = pyo3::ffi::PyList_New(1);
+            if list.is_null() {
+                return Err(PyErr::fetch(self.py));
+            }
+            pyo3::ffi::PyList_SetItem(list, 0, frame.into_ptr());
+            Py::<PyAny>::from_owned_ptr(self.py, list)
+        };
+        untrack(&message);
+        Ok(message)
     }
 
     fn event(&mut self, event: Event<'_>) -> PyResult<()> {

@@ -69,22 +69,30 @@ class FairQueue:
         return None
 
     def recv_many(self, max_messages: int) -> list[list[bytes]]:
-        """Take up to ``max_messages`` messages, a run from each ready peer in turn."""
+        """Take up to ``max_messages`` messages, a run from each ready peer in turn (a new
+        list, the caller's to keep)."""
         ready = self._ready
-        taken: list[list[bytes]] = []
-        while ready and len(taken) < max_messages:
+        taken: list[list[bytes]] | None = None
+        wanted = max_messages
+        while ready and wanted:
             peer = ready[0]
             inp = peer.inp
-            batch = inp.queue.pop_many(max_messages - len(taken))
+            batch = inp.queue.pop_many(wanted)
             if not batch:
+                # Found empty (which a ring needs to see before its next push wakes us).
                 ready.popleft()
                 peer.in_ready = False
                 continue
-            taken.extend(batch)
-            ready.rotate(-1)
+            if len(ready) > 1:
+                ready.rotate(-1)
             if inp.writer_blocked:
                 inp.consumed()
-        return taken
+            if taken is None:
+                taken = batch  # one peer's run, the usual case: handed out as it is
+            else:
+                taken.extend(batch)
+            wanted = max_messages - len(taken)
+        return [] if taken is None else taken
 
     def has_message(self) -> bool:
         """Whether ``recv`` would return a message now."""
