@@ -70,3 +70,28 @@ def test_send_many_to_one_peer_queues_the_prefix_that_fits() -> None:
     balance.attach(b)
     assert balance.send_many([[b"3"], [b"4"]]) == 2  # a is full: b takes both
     assert len(b.out.queue) == 2 and len(peer.out.queue) == 2
+
+
+def test_the_sender_of_one_peer_queues_wakes_and_blocks_as_send_does() -> None:
+    # With one peer ``sender`` is a Rust ``Outlet``: the same edges as ``send``, and it
+    # follows the peer's pipe when that is replaced (an inproc link to another loop).
+    balance = LoadBalance()
+    assert balance.sender == balance.send
+    peer = _peer("a", hwm=2)
+    woken: list[int] = []
+    peer.out.on_readable = lambda: woken.append(len(peer.out.queue))
+    balance.attach(peer)
+    sender = balance.sender
+    assert sender != balance.send
+    assert [sender([b"%d" % n]) for n in range(3)] == [True, True, False]
+    assert peer.out.writer_blocked
+    assert woken == [1]
+    replaced = peer.out
+    peer.out = Pipe(1)
+    peer.out.on_readable = lambda: woken.append(-len(peer.out.queue))
+    assert sender([b"new"]) is True
+    assert woken == [1, -1]
+    assert peer.out.queue.pop() == [b"new"]
+    assert [replaced.queue.pop() for _ in range(3)] == [[b"0"], [b"1"], None]
+    balance.detach(peer)
+    assert balance.sender == balance.send

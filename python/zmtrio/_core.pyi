@@ -27,6 +27,7 @@ __all__ = [
     "Connection",
     "EncodedBatch",
     "FanOut",
+    "Outlet",
     "Pipe",
     "ProtocolError",
     "RingConsumer",
@@ -113,6 +114,17 @@ class Pipe:
         """Whether ``try_push`` would refuse now."""
     def clear(self) -> int:
         """Drop everything queued; return how many messages were dropped."""
+
+@final
+class Outlet:
+    """The sending end of one peer's outbound pipe (``peer.out``, a ``_pipe.Pipe``, looked up
+    on every send) for a pattern that sends to that peer alone: ``send`` does what
+    ``LoadBalance.send`` does for one peer, in one call."""
+
+    def __new__(cls, peer: Any) -> Outlet: ...
+    def send(self, msg: list[bytes], /) -> bool:
+        """Queue ``msg`` unless the pipe is full: True if queued (the pipe's ``on_readable``
+        called if it was empty), else False (its ``writer_blocked`` set)."""
 
 @final
 class FanOut:

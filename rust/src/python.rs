@@ -288,6 +288,50 @@ impl PyPipe {
     }
 }
 
+/// The sending end of one peer's outbound pipe (`peer.out`, a `_pipe.Pipe`) for a pattern
+/// that sends to that peer alone (a PUSH with one peer): `send` queues a message, wakes
+/// the pipe's consumer on the empty -> non-empty edge and marks its producer blocked when
+/// full, in one call from `Socket.send` instead of a Python frame of the pattern's.
+#[pyclass(name = "Outlet", module = "zmtrio._core")]
+struct PyOutlet {
+    /// The `_peer.Peer` (None once the garbage collector cleared the outlet).
+    peer: Option<Py<PyAny>>,
+    /// `peer.out` when last looked at.
+    pipe: Option<Py<PyAny>>,
+    /// Its queue when that is a `Pipe` (None: a cross-thread ring, pushed through Python).
+    queue: Option<Py<PyPipe>>,
+}
+
+#[pymethods]
+impl PyOutlet {
+    #[new]
+    fn new(peer: Py<PyAny>) -> Self {
+        PyOutlet {
+            peer: Some(peer),
+            pipe: None,
+            queue: None,
+        }
+    }
+
+    // The peer's pipe leads back to the socket that holds this outlet (its callbacks): a
+    // cycle the collector must see.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        for object in [&self.peer, &self.pipe].into_iter().flatten() {
+            visit.call(object)?;
+        }
+        if let Some(queue) = &self.queue {
+            visit.call(queue)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.peer = None;
+        self.pipe = None;
+        self.queue = None;
+    }
+}
+
 /// Small messages framed back to back in one `bytes` (see [`encode_batch`]): `send_batch`
 /// encodes its messages once, and a pipe to a connection that writes frames in clear queues
 /// them as one item (`Pipe.push_encoded`), which `take_output` writes as it is.
@@ -549,19 +593,30 @@ unsafe extern "C" fn pipe_try_push(
     let Ok((py, mut pipe, msg)) = (unsafe { push_call::<PyPipe>(slf, args, nargs) }) else {
         return std::ptr::null_mut();
     };
-    // A conflating pipe replaces what it holds: taken out here, released after the borrow
-    // (and it never refuses, so at most one message is released).
+    let (len, released) = offer_raw(py, &mut pipe, msg);
+    drop(pipe);
+    finish_raw(py, released, None, queued_length(py, len))
+}
+
+/// Queues `msg` on a `Pipe` unless it is full, as `Pipe.try_push`: the new length (or
+/// `Err` if refused) and the object to release once the pipe is no longer borrowed (the
+/// message a conflating pipe replaced, or the refused one).
+fn offer_raw(
+    py: Python<'_>,
+    pipe: &mut PyPipe,
+    msg: Bound<'_, PyAny>,
+) -> (Result<usize, ()>, Option<Py<PyAny>>) {
+    // A conflating pipe replaces what it holds (and it never refuses, so at most one
+    // message is released).
     let replaced = if pipe.inner.is_conflating() {
         pipe.pop(py)
     } else {
         None
     };
-    let (len, released) = match pipe.offer(msg.unbind()) {
+    match pipe.offer(msg.unbind()) {
         Ok(len) => (Ok(len), replaced),
         Err(refused) => (Err(()), Some(refused)),
-    };
-    drop(pipe);
-    finish_raw(py, released, None, queued_length(py, len))
+    }
 }
 
 /// `Pipe.pop()`: the oldest message, or None.
@@ -630,6 +685,76 @@ unsafe extern "C" fn ring_pop(
     finish_raw(py, None, wake, item.unwrap_or_else(|| py.None()))
 }
 
+/// `Outlet.send(msg, /)`: queue `msg` for the peer unless its pipe is full; True if
+/// queued (the pipe's consumer woken if it was empty), False if full (the pipe's
+/// `writer_blocked` set, so its consumer wakes the socket once it drained).
+unsafe extern "C" fn outlet_send(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `Outlet`.
+    let Ok((py, outlet, msg)) = (unsafe { push_call::<PyOutlet>(slf, args, nargs) }) else {
+        return std::ptr::null_mut();
+    };
+    match outlet_offer(py, outlet, msg) {
+        Ok(queued) => pyo3::types::PyBool::new(py, queued)
+            .to_owned()
+            .into_any()
+            .unbind()
+            .into_ptr(),
+        Err(error) => {
+            error.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// `Outlet.send`'s work, with `outlet` borrowed until the pipe's callbacks are due.
+fn outlet_offer(
+    py: Python<'_>,
+    mut outlet: PyRefMut<'_, PyOutlet>,
+    msg: Bound<'_, PyAny>,
+) -> PyResult<bool> {
+    let Some(peer) = outlet.peer.as_ref() else {
+        return Ok(false); // cleared by the garbage collector: no peer to send to
+    };
+    // Looked up on every send: an inproc link to another loop replaces the peer's pipe.
+    let pipe = peer.bind(py).getattr(intern!(py, "out"))?;
+    if outlet.pipe.as_ref().map(Py::as_ptr) != Some(pipe.as_ptr()) {
+        let queue = pipe.getattr(intern!(py, "queue"))?;
+        outlet.queue = queue.cast_into::<PyPipe>().ok().map(Bound::unbind);
+        outlet.pipe = Some(pipe.clone().unbind());
+    }
+    let queued = match outlet.queue.as_ref() {
+        Some(queue) => {
+            let mut queue = queue.bind(py).try_borrow_mut()?;
+            let (len, released) = offer_raw(py, &mut queue, msg);
+            drop(queue);
+            drop(outlet);
+            drop(released.map(|object| object.into_bound(py)));
+            // A length never exceeds isize::MAX (it counts allocated items).
+            len.map_or(-1, |len| len as isize)
+        }
+        None => {
+            // A cross-thread ring: its own `try_push` (it wakes the other loop itself).
+            drop(outlet);
+            let queue = pipe.getattr(intern!(py, "queue"))?;
+            queue
+                .call_method1(intern!(py, "try_push"), (msg,))?
+                .extract::<isize>()?
+        }
+    };
+    if queued <= 0 {
+        pipe.setattr(intern!(py, "writer_blocked"), true)?;
+        return Ok(false);
+    }
+    if queued == 1 {
+        pipe.call_method0(intern!(py, "on_readable"))?;
+    }
+    Ok(true)
+}
+
 /// A raw method: its name, C function and docstring (with the text signature).
 type RawMethod = (
     &'static std::ffi::CStr,
@@ -661,7 +786,7 @@ fn add_fast_methods(class: &Bound<'_, pyo3::types::PyType>, methods: &[RawMethod
     Ok(())
 }
 
-/// Adds the per-message methods to `Pipe`, `RingProducer` and `RingConsumer`.
+/// Adds the per-message methods to `Pipe`, `Outlet`, `RingProducer` and `RingConsumer`.
 fn add_per_message_methods(py: Python<'_>) -> PyResult<()> {
     add_fast_methods(
         &py.get_type::<PyPipe>(),
@@ -672,6 +797,16 @@ fn add_per_message_methods(py: Python<'_>) -> PyResult<()> {
                 c"try_push($self, msg, /)\n--\n\nQueue msg unless full; return -1 if full, else the new length (1: was empty).",
             ),
             (c"pop", pipe_pop, c"pop($self, /)\n--\n\nTake the oldest message, or None when empty."),
+        ],
+    )?;
+    add_fast_methods(
+        &py.get_type::<PyOutlet>(),
+        &[
+            (
+                c"send",
+                outlet_send,
+                c"send($self, msg, /)\n--\n\nQueue msg for the peer unless its pipe is full: True if queued, else False (the pipe's writer_blocked set).",
+            ),
         ],
     )?;
     add_fast_methods(
@@ -1783,6 +1918,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("ProtocolError", py.get_type::<ProtocolError>())?;
     m.add_class::<PyPipe>()?;
+    m.add_class::<PyOutlet>()?;
     m.add_class::<PyConnection>()?;
     m.add_class::<PyFanOut>()?;
     m.add("READ_SIZE", crate::connection::READ_SIZE)?;

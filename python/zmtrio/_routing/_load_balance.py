@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import final
 
-from .._core import EncodedBatch
+from .._core import EncodedBatch, Outlet
 from .._peer import Peer
 from ._pattern import send_each
 
@@ -15,7 +16,7 @@ __all__ = ["LoadBalance"]
 class LoadBalance:
     """Round-robin over attached peers, skipping those whose pipe is at its high-water mark."""
 
-    __slots__ = ("_next", "_only", "_peers")
+    __slots__ = ("_next", "_only", "_peers", "sender")
 
     def __init__(self) -> None:
         self._peers: list[Peer] = []
@@ -23,6 +24,10 @@ class LoadBalance:
         #: The peer when exactly one is attached (the common case: a PUSH connected to
         #: one PULL), which ``send`` serves without the round-robin bookkeeping.
         self._only: Peer | None = None
+        #: What a pattern that needs no peer back (PUSH) calls per message: ``send``, or
+        #: with one peer the ``send`` of an ``Outlet`` to it, which does the same in one
+        #: Rust call (no Python frame: about 600 instructions fewer per message).
+        self.sender: Callable[[list[bytes]], object] = self.send
 
     def attach(self, peer: Peer) -> None:
         """Start sending to ``peer``."""
@@ -44,6 +49,9 @@ class LoadBalance:
             # As libzmq's lb_t, whose cursor is always 0 with one active pipe: a peer
             # attached next is served after this one.
             self._next = 0
+            self.sender = Outlet(self._only).send
+        else:
+            self.sender = self.send
 
     def send(self, msg: list[bytes]) -> Peer | None:
         """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know

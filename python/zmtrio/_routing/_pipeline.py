@@ -20,7 +20,7 @@ class Push(Pattern):
     def __init__(self, options: dict[int, Any]) -> None:
         super().__init__(options)
         self._balance = LoadBalance()
-        self.send = self._balance.send
+        self.send = self._balance.sender
         self.send_many = self._balance.send_many
         self.takes_encoded = self._balance.takes_encoded
         self.send_encoded = self._balance.send_encoded
@@ -28,10 +28,12 @@ class Push(Pattern):
 
     def attach(self, peer: Peer) -> bool:
         self._balance.attach(peer)
+        self.send = self._balance.sender
         return True
 
     def detach(self, peer: Peer) -> None:
         self._balance.detach(peer)
+        self.send = self._balance.sender
 
 
 @final
