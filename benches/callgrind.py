@@ -4,8 +4,11 @@ Wall-clock rates move by tens of percent on a shared machine; instruction counts
 each side (``send``: a zmtrio PUSH, ``recv``: a zmtrio PULL, ``reqrep``: a zmtrio REQ doing
 round trips; ``send_batch`` and ``recv_batch``: the PUSH and the PULL with the batch API,
 1,024 messages a call; ``fanout``/``fanout-batch``: a zmtrio PUB sending each message to
-``SUBSCRIBERS`` pyzmq SUBs with ``send``/``send_batch``) this runs the zmtrio process under
-``valgrind --tool=callgrind`` against a pyzmq (libzmq) peer in a plain process: after a
+``SUBSCRIBERS`` pyzmq SUBs with ``send``/``send_batch``; ``sub``/``sub-batch``: a zmtrio SUB,
+subscribed to everything, receiving from a pyzmq PUB with ``recv``/``recv_batch``) this runs
+the zmtrio process under ``valgrind --tool=callgrind`` against a pyzmq (libzmq) peer in a
+plain process. For comparison, ``pyzmq-sub`` and ``pyzmq-fanout`` measure a blocking pyzmq
+SUB and PUB the same way (libzmq's I/O thread included: callgrind counts every thread). After a
 warm-up of ``--warmup`` messages (1,000) it marks the start and the end of ``--count`` more
 (default 20,000, of ``--size`` bytes, 64, over tcp loopback; the sender's end mark comes
 once its lingering close has written them all) with a call to ``os.getppid``, before which
@@ -20,6 +23,7 @@ copy): interpreter, trio and Rust core included, start-up excluded.
     .venv/bin/python benches/callgrind.py --python /tmp/base/.venv/bin/python  # another one
     .venv/bin/python benches/callgrind.py --curve          # both ends under CURVE
     .venv/bin/python benches/callgrind.py --side fanout --side fanout-batch --markdown
+    .venv/bin/python benches/callgrind.py --side sub --side sub-batch --side pyzmq-sub
     .venv/bin/python benches/callgrind.py --size 65536 --count 2000 --warmup 200  # large
 
 It prints a table, one line per side (``--markdown``: a markdown table for a README or an
@@ -31,6 +35,7 @@ Needs valgrind, pyzmq (the ``bench`` extra) and CPython 3.11's symbol names.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import subprocess
@@ -38,7 +43,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SIDES = ("send", "recv", "reqrep", "send_batch", "recv_batch", "fanout", "fanout-batch")
+SIDES = (
+    "send",
+    "recv",
+    "reqrep",
+    "send_batch",
+    "recv_batch",
+    "fanout",
+    "fanout-batch",
+    "sub",
+    "sub-batch",
+    "pyzmq-sub",
+    "pyzmq-fanout",
+)
+#: The sides whose measured process subscribes to a pyzmq PUB (the fan-out's other end).
+SUBSCRIBER_SIDES = ("sub", "sub-batch", "pyzmq-sub")
 #: The fan-out sides' subscribers (issue 10's PUB -> 10 SUB workload).
 SUBSCRIBERS = 10
 #: What the PUB sends until every SUB has one (slow joiners), skipped by the SUBs.
@@ -55,12 +74,12 @@ MARK_FUNCTION = "os_getppid"
 
 
 def _curve_client(sock: Any, server_public: str | None) -> None:
-    """Make a zmtrio socket a CURVE client of that server (fresh keys), if one is given."""
+    """Make a zmtrio or pyzmq socket a CURVE client of that server (fresh keys from its
+    own library), if one is given."""
     if server_public is None:
         return
-    import zmtrio
-
-    sock.curve_publickey, sock.curve_secretkey = zmtrio.curve_keypair()
+    library = importlib.import_module(type(sock).__module__.partition(".")[0])
+    sock.curve_publickey, sock.curve_secretkey = library.curve_keypair()
     sock.curve_serverkey = server_public.encode()
 
 
@@ -144,6 +163,33 @@ def _zmtrio_side(
                     while received < count:
                         received += len(await pull.recv_batch(min(BATCH, count - received)))
                     os.getppid()
+            elif side.startswith("sub"):
+                assert subscribed is not None
+                async with ctx.socket(zmtrio.SUB) as sub:
+                    _curve_client(sub, server_public)
+                    sub.subscribe(b"")
+                    await sub.connect(endpoint)
+                    while await sub.recv() != PROBE:
+                        pass
+                    subscribed.touch()  # the PUB stops probing and starts publishing
+                    if side == "sub":
+                        received = 0
+                        while received < WARMUP:  # probes still on the way are skipped
+                            received += await sub.recv() != PROBE
+                        os.getppid()
+                        for _ in range(count):
+                            await sub.recv()
+                        os.getppid()
+                    else:
+                        received = 0
+                        while received < WARMUP:
+                            batch = await sub.recv_batch(WARMUP - received)
+                            received += sum(msg[0] != PROBE for msg in batch)
+                        os.getppid()
+                        received = 0
+                        while received < count:
+                            received += len(await sub.recv_batch(min(BATCH, count - received)))
+                        os.getppid()
             else:
                 async with ctx.socket(zmtrio.REQ) as req:
                     _curve_client(req, server_public)
@@ -158,6 +204,82 @@ def _zmtrio_side(
                     os.getppid()
 
     trio.run(main)
+
+
+def _pyzmq_sub_side(endpoint: str, count: int, server_public: str | None, subscribed: Path) -> None:
+    """The measured process of ``pyzmq-sub``: a blocking pyzmq SUB loop, libzmq's I/O thread
+    included (callgrind counts every thread), for comparison with the ``sub`` side."""
+    import zmq
+
+    context = zmq.Context()
+    sub = context.socket(zmq.SUB)
+    _curve_client(sub, server_public)
+    sub.subscribe(b"")
+    sub.connect(endpoint)
+    while sub.recv() != PROBE:
+        pass
+    subscribed.touch()
+    received = 0
+    while received < WARMUP:
+        received += sub.recv() != PROBE
+    recv = sub.recv
+    os.getppid()
+    for _ in range(count):
+        recv()
+    os.getppid()
+    sub.close()
+    context.term()
+
+
+def _pyzmq_fanout_side(
+    endpoint: str, count: int, server_public: str | None, subscribed: Path
+) -> None:
+    """The measured process of ``pyzmq-fanout``: a blocking pyzmq PUB sending to the same
+    subscribers as the ``fanout`` side, libzmq's I/O thread included."""
+    import time
+
+    import zmq
+
+    context = zmq.Context()
+    pub = context.socket(zmq.PUB)
+    pub.linger = -1
+    pub.sndhwm = 0
+    _curve_client(pub, server_public)
+    for each in endpoint.split():
+        pub.connect(each)
+    while not subscribed.exists():
+        pub.send(PROBE)
+        time.sleep(0.01)
+    payload = b"x" * SIZE
+    send = pub.send
+    for _ in range(WARMUP):
+        send(payload)
+    os.getppid()
+    for _ in range(count):
+        send(payload)
+    pub.close()
+    context.term()  # returns once the lingering sockets have written everything
+    os.getppid()
+
+
+def _pyzmq_publisher(count: int, ready: Path, server_secret: str | None) -> None:
+    """The subscriber sides' peer: a PUB that probes until the SUB has had a probe, then
+    publishes the warm-up and the count (no drops: no high-water mark)."""
+    import time
+
+    import zmq
+
+    context = zmq.Context()
+    pub = _bound_peer(context, zmq.PUB, ready, server_secret, sndhwm=0)
+    subscribed = ready.with_suffix(".subscribed")
+    while not subscribed.exists():
+        pub.send(PROBE)
+        time.sleep(0.01)
+    payload = b"x" * SIZE
+    for _ in range(WARMUP + count):
+        pub.send(payload)
+    pub.close()  # lingers until the SUB has read everything
+    context.term()
 
 
 def _pyzmq_subscribers(count: int, ready: Path, server_secret: str | None) -> None:
@@ -190,22 +312,37 @@ def _pyzmq_subscribers(count: int, ready: Path, server_secret: str | None) -> No
     context.term()
 
 
-def _pyzmq_peer(side: str, count: int, ready: Path, server_secret: str | None) -> None:
-    import zmq
-
-    if side.startswith("fanout"):
-        _pyzmq_subscribers(count, ready, server_secret)
-        return
-    total = WARMUP + count
-    context = zmq.Context()
-    kind = {"send": zmq.PULL, "recv": zmq.PUSH, "reqrep": zmq.REP}[side.removesuffix("_batch")]
+def _bound_peer(
+    context: Any, kind: int, ready: Path, server_secret: str | None, **options: int
+) -> Any:
+    """A pyzmq peer socket (lingering, a CURVE server if given a key, with ``options`` set
+    before the bind: libzmq's listener copies them) bound to a free tcp port, whose
+    endpoint is written to ``ready``."""
     sock = context.socket(kind)
     sock.linger = -1
+    for name, value in options.items():
+        setattr(sock, name, value)
     if server_secret is not None:
         sock.curve_secretkey = server_secret.encode()
         sock.curve_server = True
     port = sock.bind_to_random_port("tcp://127.0.0.1")
     ready.write_text(f"tcp://127.0.0.1:{port}")
+    return sock
+
+
+def _pyzmq_peer(side: str, count: int, ready: Path, server_secret: str | None) -> None:
+    import zmq
+
+    if side.startswith("fanout") or side == "pyzmq-fanout":
+        _pyzmq_subscribers(count, ready, server_secret)
+        return
+    if side in SUBSCRIBER_SIDES:
+        _pyzmq_publisher(count, ready, server_secret)
+        return
+    total = WARMUP + count
+    context = zmq.Context()
+    kind = {"send": zmq.PULL, "recv": zmq.PUSH, "reqrep": zmq.REP}[side.removesuffix("_batch")]
+    sock = _bound_peer(context, kind, ready, server_secret)
     payload = b"x" * SIZE
     for _ in range(total):
         if side.startswith("send"):
@@ -318,6 +455,12 @@ def main() -> None:
     parser.add_argument("--server-secret", help=argparse.SUPPRESS)
     args = parser.parse_args()
     SIZE, WARMUP = args.size, args.warmup
+    if args.zmtrio == "pyzmq-fanout":
+        _pyzmq_fanout_side(args.endpoint, args.count, args.server_public, Path(args.subscribed))
+        return
+    if args.zmtrio == "pyzmq-sub":
+        _pyzmq_sub_side(args.endpoint, args.count, args.server_public, Path(args.subscribed))
+        return
     if args.zmtrio:
         _zmtrio_side(
             args.zmtrio, args.endpoint, args.count, args.server_public, Path(args.subscribed)
@@ -353,9 +496,13 @@ def line(side: str, total: int, count: int, markdown: bool) -> str:
         "recv_batch": "PULL `recv_batch`",
         "fanout": f"PUB `send` to {SUBSCRIBERS} SUB",
         "fanout-batch": f"PUB `send_batch` to {SUBSCRIBERS} SUB",
+        "sub": "SUB `recv` from a PUB",
+        "sub-batch": "SUB `recv_batch` from a PUB",
+        "pyzmq-sub": "pyzmq blocking SUB `recv` (libzmq)",
+        "pyzmq-fanout": f"pyzmq blocking PUB `send` to {SUBSCRIBERS} SUB (libzmq)",
     }[side]
     per_copy = ""
-    if side.startswith("fanout"):
+    if "fanout" in side:
         per_copy = f" ({total / (count * SUBSCRIBERS):,.0f} per delivered copy)"
     if markdown:
         return f"| {name} | {total / count:,.0f}{per_copy} | {total:,} | {count:,} |"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 import zmq
 import zmtrio
 
@@ -188,6 +189,56 @@ async def test_sub_of_everything_filters_again_once_it_narrows(
     else:
         received = [*await collect_until(sub.recv_multipart, [b"B-fence"]), [b"B-fence"]]
     assert [m for m in received if m != [b"B-probe"]] == [[b"B0"], [b"B1"], [b"B2"], [b"B-fence"]]
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["recv", "recv_batch"])
+async def test_sub_already_waiting_filters_once_it_narrows(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any], batched: bool
+) -> None:
+    """A SUB of everything receives through its fair-queue's own methods; a task already
+    waiting in ``recv`` when the SUB narrows filters what arrives after (libzmq filters
+    when a message is read, not when it arrives)."""
+    pub = ZmqPeer(zctx, zmq.PUB)
+    sub = ctx.socket(zmtrio.SUB)
+    await sub.connect(pub.bind("tcp://127.0.0.1:*"))
+    sub.subscribe(b"B")
+    sub.subscribe(b"")  # after B on the wire: a probe received proves the PUB has both
+    await until_received(
+        lambda: pub.send_multipart([b"B-probe"]), lambda s: recv_within(sub, s), [b"B-probe"]
+    )
+    while await recv_within(sub, 0.05) is not None:
+        pass  # probes still on their way
+    received: list[Message] = []
+
+    async def receive_until_b1() -> None:
+        while [b"B1"] not in received:
+            received.extend(await sub.recv_batch(10) if batched else [await sub.recv_multipart()])
+
+    with trio.fail_after(STEP):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(receive_until_b1)
+            await trio.testing.wait_all_tasks_blocked()  # the receiver waits
+            sub.unsubscribe(b"")  # written once this task yields: after A1 is published
+            pub.sock.send(b"A1")  # still matches at the PUB, so it reaches the SUB
+            pub.sock.send(b"B1")
+    assert received[-1] == [b"B1"]
+    assert all(message in ([b"B-probe"], [b"B1"]) for message in received)
+
+
+async def test_sub_message_prefetched_under_a_filter_comes_first(ctx: zmtrio.Context) -> None:
+    """A message ``poll`` took while the SUB filtered is the next received, also once the
+    SUB takes everything (and receives through its fair-queue's methods again)."""
+    pub, sub = ctx.socket(zmtrio.PUB), ctx.socket(zmtrio.SUB)
+    await sub.connect(await pub.bind("inproc://prefetch"))
+    sub.subscribe(b"B")
+    await until_received(lambda: pub.send(b"B-probe"), lambda s: recv_within(sub, s), [b"B-probe"])
+    while await recv_within(sub, 0) is not None:
+        pass
+    await pub.send(b"B1")
+    assert await sub.poll(zmtrio.POLLIN, timeout=STEP * 1000) == zmtrio.POLLIN  # takes B1
+    sub.subscribe(b"")
+    assert await recv_within(sub, STEP) == [b"B1"]
+    await until_received(lambda: pub.send(b"A-probe"), lambda s: recv_within(sub, s), [b"A-probe"])
 
 
 async def test_five_thousand_topics(ctx: zmtrio.Context, zctx: zmq.Context[Any]) -> None:

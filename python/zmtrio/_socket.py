@@ -998,7 +998,6 @@ class Socket(SocketConveniences, OptionAttributes):
 
     async def _park_until_received(self) -> list[bytes]:
         pattern = self._pattern
-        recv = pattern.recv
         direct_peer = pattern.direct_peer
         leases = self._leases
         # The connection asked to let this call read in place (it holds off until we return).
@@ -1033,7 +1032,8 @@ class Socket(SocketConveniences, OptionAttributes):
                     asked = lease
                     await self._recv_lot.park()
                 self._check_open()
-                message = recv()
+                # Looked up after each wait: a SUB rebinds it when its subscriptions change.
+                message = pattern.recv()
                 if message is not None:
                     return message
         finally:
@@ -1062,7 +1062,7 @@ class Socket(SocketConveniences, OptionAttributes):
         # Through the single-message path, so a pattern that may not receive now (REQ/REP
         # out of turn) raises instead of waiting.
         batch.append(await self._recv_message(0))
-        batch.extend(recv_many(max_messages - 1))
+        batch.extend(self._pattern.recv_many(max_messages - 1))  # may be rebound meanwhile
         return batch
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]:

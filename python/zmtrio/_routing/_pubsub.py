@@ -13,7 +13,9 @@ Behaviour follows libzmq (``xpub.cpp``/``pub.cpp``, ``xsub.cpp``/``sub.cpp``):
   with libzmq's collapsing, XPUB_VERBOSE(R), XPUB_MANUAL and XPUB_WELCOME_MSG.
 - **Subscribers** (SUB, XSUB) count their subscriptions in a :class:`TopicCounter`, send
   every subscribe and the last cancel of a topic to all publishers, and send them all again
-  on each (re)connect. They fair-queue what arrives; SUB re-checks its filter on receive.
+  on each (re)connect. They fair-queue what arrives; SUB re-checks its filter on receive
+  (libzmq ``xsub_t::xrecv``), except while it takes everything: then its receive methods
+  are the fair-queue's own.
 """
 
 from __future__ import annotations
@@ -327,9 +329,22 @@ class Sub(Subscriber):
         super().__init__(options)
         #: A matching message taken to answer ``has_message`` (libzmq's ``_message``).
         self._prefetched: Message | None = None
-        self.recv = self._recv
-        self.recv_many = self._recv_many
-        self.has_message = self._has_message
+        self._bind_receive()
+
+    def _bind_receive(self) -> None:
+        """Bind ``recv``, ``recv_many`` and ``has_message``: the fair-queue's own while every
+        message matches (the empty topic is subscribed, the usual case) and none is
+        prefetched, so receiving costs no call of this class; else the filtering ones.
+        Called whenever either changes (the socket reads them again after each wait)."""
+        if self._prefetched is None and self._topics.matches_everything():
+            queue = self._queue
+            self.recv = queue.recv
+            self.recv_many = queue.recv_many
+            self.has_message = queue.has_message
+        else:
+            self.recv = self._recv
+            self.recv_many = self._recv_many
+            self.has_message = self._has_message
 
     def option_changed(self, option: int, value: int | bytes) -> None:
         # libzmq makes a subscribe/cancel message and passes it to XSUB's send, which sends
@@ -338,20 +353,23 @@ class Sub(Subscriber):
             assert isinstance(value, bytes)
             # Every subscribe goes out, counted or not: an XPUB upstream may be verbose.
             self._topics.add(value)
+            self._bind_receive()
             for peer in self._dist.peers:
                 peer.send_subscription(value, True)
         elif option == _UNSUBSCRIBE:
             assert isinstance(value, bytes)
             # Only the last cancel of a topic goes out.
             if self._topics.remove(value):
+                self._bind_receive()
                 for peer in self._dist.peers:
                     peer.send_subscription(value, False)
 
     def _recv(self) -> Message | None:
-        # hot path (SUB receive)
+        # SUB receive with a filter (or a prefetched message): see _bind_receive.
         msg = self._prefetched
         if msg is not None:
             self._prefetched = None
+            self._bind_receive()
             return msg
         recv = self._queue.recv
         topics = self._topics
@@ -368,6 +386,7 @@ class Sub(Subscriber):
         if self._prefetched is not None:
             taken.append(self._prefetched)
             self._prefetched = None
+            self._bind_receive()
         recv_many = self._queue.recv_many
         if self._topics.matches_everything():
             # Nothing to filter: the run the queue hands out is the answer.
