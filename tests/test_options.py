@@ -16,7 +16,7 @@ from zmtrio._options import OPTIONS, OptionSpec, SocketOption, validate
 
 #: Options whose libzmq behaviour pyzmq's bundled libzmq (4.3.5, no draft API) cannot show:
 #: compared with the row of the table instead.
-NOT_IN_PYZMQ_LIBZMQ = {SocketOption.XSUB_VERBOSE_UNSUBSCRIBE}
+NOT_IN_PYZMQ_LIBZMQ = {SocketOption.XSUB_VERBOSE_UNSUBSCRIBE, SocketOption.BUSY_POLL}
 
 #: (option, value) writes zmtrio takes on purpose where libzmq refuses them, and why.
 TAKEN_ON_PURPOSE = {
@@ -102,10 +102,12 @@ async def test_option_matches_libzmq(
         theirs = zctx.socket(int(socket_type))
         try:
             default = _zmtrio_outcome(ours.getsockopt, option)
-            assert _comparable(default) == _comparable(_pyzmq_outcome(theirs.getsockopt, option)), (
-                socket_type.name,
-                "default",
-            )
+            if spec.option not in NOT_IN_PYZMQ_LIBZMQ:
+                theirs_default = _pyzmq_outcome(theirs.getsockopt, option)
+                assert _comparable(default) == _comparable(theirs_default), (
+                    socket_type.name,
+                    "default",
+                )
             if spec.readable:
                 assert default == ("value", spec.default) or spec.option in {
                     SocketOption.TYPE,
@@ -190,7 +192,7 @@ async def test_attributes_read_and_write_the_same_table(ctx: zmtrio.Context) -> 
     for spec in OPTIONS:
         if not (spec.built and spec.readable and spec.writable and spec.kind == "int"):
             continue
-        socket_type = min(spec.types)
+        socket_type = min(kind for kind in spec.types if spec.built_for(kind))
         sock = ctx.socket(socket_type)
         name = spec.option.name.lower()
         value = max(spec.minimum, min(spec.maximum, 200))

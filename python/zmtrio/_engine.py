@@ -392,9 +392,9 @@ class Engine:
 
     # ------------------------------------------------------------ reading in place
 
-    def _receive_lent(self) -> None:
-        """For a receiving task reading in place, once the socket is readable: read and
-        decode as the reader task would; a fault or end of stream ends the connection."""
+    def _receive_lent(self) -> bool:
+        """For a receiving task reading in place: read and decode as the reader task would;
+        a fault or end of stream ends the connection. False if nothing had arrived."""
         conn = self._conn
         sock = self._io.sock
         next_read = self._next_read
@@ -405,13 +405,13 @@ class Engine:
             else:
                 received = sock.recv_into(conn.body_view())
         except BlockingIOError:
-            return
+            return False
         except OSError as exc:
             self._stop(exc)
-            return
+            return True
         if not received:
             self._stop(_Disconnected("the peer closed the connection"))
-            return
+            return True
         try:
             if next_read:
                 self._absorb(conn.feed, data)
@@ -419,6 +419,7 @@ class Engine:
                 self._absorb(conn.body_written, received)
         except (_core.ProtocolError, _PeerRefused) as exc:
             self._stop(exc)
+        return True
 
     def _absorb(
         self,

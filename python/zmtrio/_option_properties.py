@@ -58,6 +58,7 @@ IntOption: TypeAlias = Literal[
     SocketOption.MULTICAST_LOOP,
     SocketOption.STREAM_NOTIFY,
     SocketOption.XSUB_VERBOSE_UNSUBSCRIBE,
+    SocketOption.BUSY_POLL,
 ]
 
 BytesOption: TypeAlias = Literal[
@@ -686,3 +687,14 @@ class OptionProperties:
         self._set_option(_O.XSUB_VERBOSE_UNSUBSCRIBE, value)
 
     XSUB_VERBOSE_UNSUBSCRIBE = xsub_verbose_unsubscribe
+
+    @property
+    def busy_poll(self) -> int:
+        """``BUSY_POLL`` (int, default 0)."""
+        return cast(int, self._get_option(_O.BUSY_POLL))
+
+    @busy_poll.setter
+    def busy_poll(self, value: int) -> None:
+        self._set_option(_O.BUSY_POLL, value)
+
+    BUSY_POLL = busy_poll

@@ -39,6 +39,13 @@ The reader task stays off the socket while the holder is RECEIVER or the claim i
 receiver that calls ``recv`` again without yielding reads in place; at any other time the
 reader reads, so commands (PING), disconnects and messages nobody waits for are seen as they
 arrive.
+
+With ``BUSY_POLL`` (microseconds, opt-in) the receiving task first keeps trying to read for
+that long before it parks, giving its core to any other runnable thread between attempts
+(``sched_yield``): a reply that comes within the spin is taken without sleeping in
+``epoll_wait`` and being woken, at the cost of a core kept busy while it spins. The spin does
+not yield to the trio loop's other tasks; every ``SPINS_BETWEEN_YIELDS``-th receive taken by
+a spin yields anyway, so they still run.
 """
 
 from __future__ import annotations
@@ -46,13 +53,15 @@ from __future__ import annotations
 import enum
 import socket as stdlib_socket
 from collections.abc import Callable
+from os import sched_yield
+from time import perf_counter_ns
 from typing import Final, final
 
 import trio
 
 from ._wakeup import Wakeup
 
-__all__ = ["Claim", "Holder", "InPlaceReader"]
+__all__ = ["SPINS_BETWEEN_YIELDS", "Claim", "Holder", "InPlaceReader"]
 
 
 class Holder(enum.Enum):
@@ -72,6 +81,10 @@ class Claim(enum.Enum):
     OFF = enum.auto()
 
 
+#: Receives taken by a spin in a row (no yield to the trio loop) after which one yields
+#: anyway, as the engine's loops do after ``MAX_UNYIELDED`` calls.
+SPINS_BETWEEN_YIELDS: Final = 16
+
 _NOBODY: Final = Holder.NOBODY
 _READER: Final = Holder.READER
 _RECEIVER: Final = Holder.RECEIVER
@@ -84,22 +97,25 @@ _OFF: Final = Claim.OFF
 class InPlaceReader:
     """The reading-in-place side of one connection (a :class:`~._seam.ReaderLease`).
 
-    ``receive()``, called once ``sock`` is readable, reads and decodes what arrived as the
-    reader task would (ending the connection on a fault or end of stream).
+    ``receive()`` reads and decodes what arrived as the reader task would (ending the
+    connection on a fault or end of stream); it returns False if nothing had arrived.
     """
 
     __slots__ = (
         "_receive",
         "_sock",
+        "_spun",
         "claim",
         "direct_sock",
         "handed_back",
         "holder",
     )
 
-    def __init__(self, sock: stdlib_socket.socket, receive: Callable[[], None]) -> None:
+    def __init__(self, sock: stdlib_socket.socket, receive: Callable[[], bool]) -> None:
         self._sock = sock
         self._receive = receive
+        #: Receives taken by a spin since this reader last yielded to the trio loop.
+        self._spun = 0
         self.holder = _NOBODY
         self.claim = Claim.NONE
         #: A duplicate of the socket for a receiving task to wait on (made on first use).
@@ -138,13 +154,14 @@ class InPlaceReader:
 
     # ------------------------------------------------------------ the socket's side
 
-    async def read_for_receiver(self) -> bool:
+    async def read_for_receiver(self, busy_poll_us: int) -> bool:
         """For a task in ``recv`` that waits for this connection only: wait until bytes
-        arrive and decode them as the reader task would. True once something may have
-        changed (the caller looks for a message again); False if it cannot read now (the
-        reader task is on the socket, or reading in place is off): the caller parks, and
-        if the reader was on the socket it stays off it after its next delivery, until the
-        caller's ``recv`` returns (:meth:`release_reader`)."""
+        arrive and decode them as the reader task would, trying to read for
+        ``busy_poll_us`` microseconds before waiting (``BUSY_POLL``; 0: wait at once). True
+        once something may have changed (the caller looks for a message again); False if it
+        cannot read now (the reader task is on the socket, or reading in place is off): the
+        caller parks, and if the reader was on the socket it stays off it after its next
+        delivery, until the caller's ``recv`` returns (:meth:`release_reader`)."""
         if self.claim is _OFF:
             return False
         if self.holder is _READER:
@@ -159,6 +176,13 @@ class InPlaceReader:
                 return False
         self.holder = _RECEIVER
         try:
+            if busy_poll_us and self._spin(busy_poll_us):
+                self._spun += 1
+                if self._spun >= SPINS_BETWEEN_YIELDS:
+                    self._spun = 0
+                    await trio.lowlevel.cancel_shielded_checkpoint()
+                return True
+            self._spun = 0
             await trio.lowlevel.wait_readable(direct_sock)
         except trio.ClosedResourceError:
             return True  # interrupted: another peer's message, or the socket is closing
@@ -169,6 +193,18 @@ class InPlaceReader:
         if self.direct_sock is None:
             return True  # the connection ended meanwhile (close)
         self._receive()
+        return True
+
+    def _spin(self, busy_poll_us: int) -> bool:
+        """Try to read until something arrives or ``busy_poll_us`` microseconds have passed,
+        without yielding to the trio loop (``BUSY_POLL``); True if something was read (or
+        the connection ended)."""
+        receive = self._receive
+        deadline = perf_counter_ns() + busy_poll_us * 1000
+        while not receive():
+            if perf_counter_ns() >= deadline:
+                return False
+            sched_yield()
         return True
 
     def release_reader(self) -> None:

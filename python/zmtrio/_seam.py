@@ -23,10 +23,11 @@ class ReaderLease(Protocol):
     """What a socket may ask of a connection its receiving task can read in place
     (request/reply sockets, whose receive waits on one connection at a time)."""
 
-    async def read_for_receiver(self) -> bool:
-        """Wait until bytes arrive and decode them as the connection's reader would. True
-        once something may have changed (look for a message again); False if the
-        receiving task cannot read now and must park until woken."""
+    async def read_for_receiver(self, busy_poll_us: int) -> bool:
+        """Wait until bytes arrive (trying to read for ``busy_poll_us`` microseconds first)
+        and decode them as the connection's reader would. True once something may have
+        changed (look for a message again); False if the receiving task cannot read now
+        and must park until woken."""
         ...
 
     def release_reader(self) -> None:

@@ -1023,7 +1023,9 @@ class Socket(SocketConveniences, OptionAttributes):
                         self._reading = lease
                         self._reading_peer = peer
                         try:
-                            read = await lease.read_for_receiver()
+                            read = await lease.read_for_receiver(
+                                self._options[SocketOption.BUSY_POLL]
+                            )
                         finally:
                             if self._reading is lease:
                                 self._reading = None
