@@ -154,6 +154,26 @@ def test_round_trips_against_pyomq_and_the_raw_pingpong(tmp_path: Path) -> None:
     assert cells[-1] == f"{floor['median']['us']:,.1f}"  # the bare trio ping-pong, in us
 
 
+def test_round_trips_with_busy_poll(tmp_path: Path) -> None:
+    path = tmp_path / "busy.json"
+    result = bench(
+        "--workload", "reqrep", "--count", "300", "--vs", "none", "--busy-poll", "50",
+        "--json", str(path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode()
+    assert "(zmtrio BUSY_POLL 50 us)" in result.stdout.decode().splitlines()[0]
+    _, rows = parse_table(result.stdout.decode())
+    check_rates(rows)
+    assert [(row.library, row.api) for row in rows] == [("zmtrio", "send/recv")]
+    assert json.loads(path.read_text())["benches"][0]["busy_poll"] == 50
+
+
+def test_busy_poll_is_for_round_trips() -> None:
+    result = bench("--workload", "throughput", "--vs", "none", "--busy-poll", "50")
+    assert result.returncode != 0
+    assert "--busy-poll applies to --workload reqrep" in result.stderr.decode()
+
+
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
 @pytest.mark.parametrize(("workload", "unit"), [("raw", "msg/s"), ("raw-pingpong", "round")])
 def test_raw_floors(workload: str, unit: str, transport: str) -> None:
@@ -245,6 +265,7 @@ def test_plot_without_matplotlib_says_what_to_install(tmp_path: Path) -> None:
         ["--runs", "0"],
         ["--vs", "pyzmq,libzmq"],
         ["--vs", ""],
+        ["--busy-poll", "-1"],
     ],
 )
 def test_invalid_bench_options_are_usage_errors(args: list[str]) -> None:

@@ -36,6 +36,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _busy_poll(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be 0 to 1000000 microseconds (BUSY_POLL's range)")
+    return value
+
+
 def _peers(text: str) -> list[str]:
     from ._bench import parse_peers
 
@@ -125,6 +132,14 @@ def _parser() -> argparse.ArgumentParser:
         "--curve",
         action="store_true",
         help="secure every connection with CURVE (the binding peer is the server)",
+    )
+    bench.add_argument(
+        "--busy-poll",
+        type=_busy_poll,
+        default=0,
+        metavar="US",
+        help="reqrep: set BUSY_POLL (spin up to US microseconds before parking) on zmtrio's "
+        "REQ and REP (default 0: off)",
     )
     bench.add_argument(
         "--progress",

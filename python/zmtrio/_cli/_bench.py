@@ -314,6 +314,7 @@ def bench(
     out: TextIO,
     curve: bool = False,
     runs: int = 1,
+    busy_poll: int = 0,
 ) -> Bench:
     """Run the workload ``runs`` times for each mode and peer; print the table, return it."""
     if workload in ("raw", "raw-pingpong") and transport == "inproc":
@@ -330,7 +331,9 @@ def bench(
         if any(i.startswith(name) for i in implementations)
     ]
     out.write(
-        f"zmtrio bench: {_TITLES[workload]}{' (CURVE)' if curve else ''}, {transport}, "
+        f"zmtrio bench: {_TITLES[workload]}{' (CURVE)' if curve else ''}"
+        + (f" (zmtrio BUSY_POLL {busy_poll} us)" if busy_poll else "")
+        + f", {transport}, "
         f"{size} B messages, "
         f"{count:,} messages{fan_out}"
         + (f", batch {batch}" if "zmtrio-batch" in implementations else "")
@@ -340,7 +343,9 @@ def bench(
         + "".join(f", {text}" for text in shown)
         + "\n"
     )
-    base = Job("zmtrio", workload, transport, size, count, batch, subscribers, curve)
+    if busy_poll and workload != "reqrep":
+        raise CommandError("--busy-poll applies to --workload reqrep (REQ and REP)")
+    base = Job("zmtrio", workload, transport, size, count, batch, subscribers, curve, busy_poll)
     summaries = [Summary(name) for name in implementations]
     for index in range(runs):
         progress.prefix = f"run {index + 1}/{runs}: " if runs > 1 else ""

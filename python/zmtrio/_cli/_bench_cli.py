@@ -78,6 +78,7 @@ def run_bench(args: argparse.Namespace, modes: list[str], peers: list[str]) -> N
                 progress=progress,
                 out=sys.stdout,
                 curve=args.curve,
+                busy_poll=args.busy_poll,
                 runs=args.runs,
             )
         )

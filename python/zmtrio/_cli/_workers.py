@@ -68,6 +68,7 @@ class Job:
     batch: int
     subscribers: int = 1
     curve: bool = False  # CURVE: the binding peer is the server
+    busy_poll: int = 0  # zmtrio's BUSY_POLL (reqrep), microseconds
 
 
 @dataclass
@@ -264,6 +265,8 @@ async def _zmtrio_main(job: Job, role: str, endpoint: str | None, shared: Shared
         if role != "both":
             sock = ctx.socket(types[role])
             secure(sock, job, binds=endpoint is None)
+            if job.busy_poll:
+                sock.busy_poll = job.busy_poll
             if endpoint is None:
                 shared.results.put(("endpoint", await sock.bind(bind_endpoint(job.transport))))
             else:
