@@ -57,6 +57,9 @@ __all__ = ["Socket", "SocketOwner", "SocketStatistics"]
 _ZAP_NAME: Final = "zeromq.zap.01"
 #: A send or recv that completes at once yields to the scheduler every this many calls.
 _FAIRNESS_BATCH: Final = 64
+#: BUSY_POLL as a plain int key, read on every park of a REQ/REP (an ``IntEnum`` member costs
+#: a class attribute look-up more).
+_BUSY_POLL: Final = int(SocketOption.BUSY_POLL)
 
 BytesLike = bytes | bytearray | memoryview
 
@@ -1023,9 +1026,7 @@ class Socket(SocketConveniences, OptionAttributes):
                         self._reading = lease
                         self._reading_peer = peer
                         try:
-                            read = await lease.read_for_receiver(
-                                self._options[SocketOption.BUSY_POLL]
-                            )
+                            read = await lease.read_for_receiver(self._options[_BUSY_POLL])
                         finally:
                             if self._reading is lease:
                                 self._reading = None
