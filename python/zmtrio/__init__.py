@@ -126,6 +126,7 @@ from ._errors import (
 )
 from ._keys import curve_keypair as curve_keypair
 from ._keys import curve_public as curve_public
+from ._memory import keep_freed_memory as keep_freed_memory
 from ._message import Message as Message
 from ._monitor import Event as Event
 from ._options import SocketOption as SocketOption
@@ -273,6 +274,7 @@ __all__ = [
     "ZMQError",
     "curve_keypair",
     "curve_public",
+    "keep_freed_memory",
     "proxy",
     "proxy_steerable",
     "strerror",
