@@ -62,8 +62,11 @@ class FairQueue:
                 continue
             if len(ready) > 1:
                 ready.rotate(-1)
-            if inp.writer_blocked:
-                inp.consumed()
+            # inp.consumed() inlined: its reader stays blocked for half a queue of messages
+            # (hysteresis), and a call each measured ~300 instructions of a 64 B recv.
+            if inp.writer_blocked and len(inp.queue) <= inp.lwm:
+                inp.writer_blocked = False
+                inp.on_writable()
             self.last_peer = peer
             return msg
         return None
