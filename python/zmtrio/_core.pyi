@@ -27,6 +27,7 @@ __all__ = [
     "Connection",
     "EncodedBatch",
     "FanOut",
+    "Inlet",
     "Outlet",
     "Pipe",
     "ProtocolError",
@@ -125,6 +126,17 @@ class Outlet:
     def send(self, msg: list[bytes], /) -> bool:
         """Queue ``msg`` unless the pipe is full: True if queued (the pipe's ``on_readable``
         called if it was empty), else False (its ``writer_blocked`` set)."""
+
+@final
+class Inlet:
+    """The receiving end of one peer's inbound pipe (``peer.inp``, a ``_pipe.Pipe``, looked up
+    on every receive) for a fair-queue that has that peer alone: ``recv`` does what
+    ``FairQueue.recv`` does then, in one call."""
+
+    def __new__(cls, peer: Any) -> Inlet: ...
+    def recv(self) -> list[bytes] | None:
+        """Take the peer's oldest message, or ``None``; at the low-water mark a producer
+        marked ``writer_blocked`` is unmarked and its ``on_writable`` called."""
 
 @final
 class FanOut:

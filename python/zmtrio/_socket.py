@@ -1035,7 +1035,8 @@ class Socket(SocketConveniences, OptionAttributes):
                     asked = lease
                     await self._recv_lot.park()
                 self._check_open()
-                # Looked up after each wait: a SUB rebinds it when its subscriptions change.
+                # Looked up after each wait: a SUB rebinds it when its subscriptions change,
+                # a PULL as peers come and go.
                 message = pattern.recv()
                 if message is not None:
                     return message

@@ -21,7 +21,7 @@ use pyo3::exceptions::{PyBufferError, PyMemoryError};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use std::collections::HashMap;
@@ -288,34 +288,49 @@ impl PyPipe {
     }
 }
 
-/// The sending end of one peer's outbound pipe (`peer.out`, a `_pipe.Pipe`) for a pattern
-/// that sends to that peer alone (a PUSH with one peer): `send` queues a message, wakes
-/// the pipe's consumer on the empty -> non-empty edge and marks its producer blocked when
-/// full, in one call from `Socket.send` instead of a Python frame of the pattern's.
-#[pyclass(name = "Outlet", module = "zmtrio._core")]
-struct PyOutlet {
-    /// The `_peer.Peer` (None once the garbage collector cleared the outlet).
+/// One peer's pipe as an [`PyOutlet`] or an [`PyInlet`] reaches it: the `_peer.Peer`, and
+/// its pipe (`peer.out` or `peer.inp`, a `_pipe.Pipe`) looked up on every use (an inproc
+/// link to another loop replaces it), with that pipe's queue kept while it stays the same.
+struct PeerPipe {
+    /// The `_peer.Peer` (None once the garbage collector cleared the holder).
     peer: Option<Py<PyAny>>,
-    /// `peer.out` when last looked at.
+    /// The pipe when last looked at.
     pipe: Option<Py<PyAny>>,
-    /// Its queue when that is a `Pipe` (None: a cross-thread ring, pushed through Python).
+    /// Its queue when that is a `Pipe` (None: a cross-thread ring, used through Python).
     queue: Option<Py<PyPipe>>,
 }
 
-#[pymethods]
-impl PyOutlet {
-    #[new]
+impl PeerPipe {
     fn new(peer: Py<PyAny>) -> Self {
-        PyOutlet {
+        PeerPipe {
             peer: Some(peer),
             pipe: None,
             queue: None,
         }
     }
 
-    // The peer's pipe leads back to the socket that holds this outlet (its callbacks): a
-    // cycle the collector must see.
-    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+    /// The peer's pipe `side` (`out` or `inp`) now, `queue` brought up to date; None once
+    /// cleared.
+    fn look_up<'py>(
+        &mut self,
+        py: Python<'py>,
+        side: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(peer) = self.peer.as_ref() else {
+            return Ok(None);
+        };
+        let pipe = peer.bind(py).getattr(side)?;
+        if self.pipe.as_ref().map(Py::as_ptr) != Some(pipe.as_ptr()) {
+            let queue = pipe.getattr(intern!(py, "queue"))?;
+            self.queue = queue.cast_into::<PyPipe>().ok().map(Bound::unbind);
+            self.pipe = Some(pipe.clone().unbind());
+        }
+        Ok(Some(pipe))
+    }
+
+    // The peer's pipe leads back to the socket that holds the outlet or inlet (its
+    // callbacks): a cycle the collector must see.
+    fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
         for object in [&self.peer, &self.pipe].into_iter().flatten() {
             visit.call(object)?;
         }
@@ -325,10 +340,66 @@ impl PyOutlet {
         Ok(())
     }
 
+    fn clear(&mut self) {
+        *self = PeerPipe {
+            peer: None,
+            pipe: None,
+            queue: None,
+        };
+    }
+}
+
+/// The sending end of one peer's outbound pipe (`peer.out`) for a pattern that sends to
+/// that peer alone (a PUSH with one peer): `send` queues a message, wakes the pipe's
+/// consumer on the empty -> non-empty edge and marks its producer blocked when full, in
+/// one call from `Socket.send` instead of a Python frame of the pattern's.
+#[pyclass(name = "Outlet", module = "zmtrio._core")]
+struct PyOutlet {
+    to: PeerPipe,
+}
+
+#[pymethods]
+impl PyOutlet {
+    #[new]
+    fn new(peer: Py<PyAny>) -> Self {
+        PyOutlet {
+            to: PeerPipe::new(peer),
+        }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.to.traverse(&visit)
+    }
+
     fn __clear__(&mut self) {
-        self.peer = None;
-        self.pipe = None;
-        self.queue = None;
+        self.to.clear();
+    }
+}
+
+/// The receiving end of one peer's inbound pipe (`peer.inp`) for a fair-queue that has
+/// that peer alone (a PULL with one peer): `recv` takes a message and wakes the pipe's
+/// blocked producer at the low-water mark, as `FairQueue.recv` does, in one call from
+/// `Socket.recv` instead of a Python frame of the pattern's.
+#[pyclass(name = "Inlet", module = "zmtrio._core")]
+struct PyInlet {
+    from: PeerPipe,
+}
+
+#[pymethods]
+impl PyInlet {
+    #[new]
+    fn new(peer: Py<PyAny>) -> Self {
+        PyInlet {
+            from: PeerPipe::new(peer),
+        }
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.from.traverse(&visit)
+    }
+
+    fn __clear__(&mut self) {
+        self.from.clear();
     }
 }
 
@@ -716,17 +787,10 @@ fn outlet_offer(
     mut outlet: PyRefMut<'_, PyOutlet>,
     msg: Bound<'_, PyAny>,
 ) -> PyResult<bool> {
-    let Some(peer) = outlet.peer.as_ref() else {
+    let Some(pipe) = outlet.to.look_up(py, intern!(py, "out"))? else {
         return Ok(false); // cleared by the garbage collector: no peer to send to
     };
-    // Looked up on every send: an inproc link to another loop replaces the peer's pipe.
-    let pipe = peer.bind(py).getattr(intern!(py, "out"))?;
-    if outlet.pipe.as_ref().map(Py::as_ptr) != Some(pipe.as_ptr()) {
-        let queue = pipe.getattr(intern!(py, "queue"))?;
-        outlet.queue = queue.cast_into::<PyPipe>().ok().map(Bound::unbind);
-        outlet.pipe = Some(pipe.clone().unbind());
-    }
-    let queued = match outlet.queue.as_ref() {
+    let queued = match outlet.to.queue.as_ref() {
         Some(queue) => {
             let mut queue = queue.bind(py).try_borrow_mut()?;
             let (len, released) = offer_raw(py, &mut queue, msg);
@@ -753,6 +817,60 @@ fn outlet_offer(
         pipe.call_method0(intern!(py, "on_readable"))?;
     }
     Ok(true)
+}
+
+/// `Inlet.recv()`: the peer's oldest message, or None.
+unsafe extern "C" fn inlet_recv(
+    slf: *mut pyo3::ffi::PyObject,
+    _args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `Inlet`.
+    let Ok((py, inlet)) = (unsafe { pop_call::<PyInlet>(slf, nargs) }) else {
+        return std::ptr::null_mut();
+    };
+    match inlet_take(py, inlet) {
+        Ok(message) => message.unwrap_or_else(|| py.None()).into_ptr(),
+        Err(error) => {
+            error.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// `Inlet.recv`'s work, with `inlet` borrowed until the pipe's callbacks are due.
+fn inlet_take(py: Python<'_>, mut inlet: PyRefMut<'_, PyInlet>) -> PyResult<Option<Py<PyAny>>> {
+    let Some(pipe) = inlet.from.look_up(py, intern!(py, "inp"))? else {
+        return Ok(None); // cleared by the garbage collector: no peer to receive from
+    };
+    let (message, at_low_water) = match inlet.from.queue.as_ref() {
+        Some(queue) => {
+            let mut queue = queue.bind(py).try_borrow_mut()?;
+            let message = queue.pop(py).map(tracked);
+            // `_pipe.low_water_mark` of the high-water mark, asked only when it is reached.
+            let at_low_water =
+                message.is_some() && queue.__len__() <= queue.inner.hwm().div_ceil(2);
+            (message, at_low_water)
+        }
+        None => {
+            // A cross-thread ring: its own `pop`, and `consumed` decides.
+            drop(inlet);
+            let message = pipe
+                .getattr(intern!(py, "queue"))?
+                .call_method0(intern!(py, "pop"))?;
+            if message.is_none() {
+                return Ok(None);
+            }
+            pipe.call_method0(intern!(py, "consumed"))?;
+            return Ok(Some(message.unbind()));
+        }
+    };
+    drop(inlet);
+    if at_low_water && pipe.getattr(intern!(py, "writer_blocked"))?.is_truthy()? {
+        pipe.setattr(intern!(py, "writer_blocked"), false)?;
+        pipe.call_method0(intern!(py, "on_writable"))?;
+    }
+    Ok(message)
 }
 
 /// A raw method: its name, C function and docstring (with the text signature).
@@ -786,7 +904,8 @@ fn add_fast_methods(class: &Bound<'_, pyo3::types::PyType>, methods: &[RawMethod
     Ok(())
 }
 
-/// Adds the per-message methods to `Pipe`, `Outlet`, `RingProducer` and `RingConsumer`.
+/// Adds the per-message methods to `Pipe`, `Outlet`, `Inlet`, `RingProducer` and
+/// `RingConsumer`.
 fn add_per_message_methods(py: Python<'_>) -> PyResult<()> {
     add_fast_methods(
         &py.get_type::<PyPipe>(),
@@ -808,6 +927,14 @@ fn add_per_message_methods(py: Python<'_>) -> PyResult<()> {
                 c"send($self, msg, /)\n--\n\nQueue msg for the peer unless its pipe is full: True if queued, else False (the pipe's writer_blocked set).",
             ),
         ],
+    )?;
+    add_fast_methods(
+        &py.get_type::<PyInlet>(),
+        &[(
+            c"recv",
+            inlet_recv,
+            c"recv($self, /)\n--\n\nTake the peer's oldest message, or None; wakes its pipe's blocked producer at the low-water mark.",
+        )],
     )?;
     add_fast_methods(
         &py.get_type::<PyRingProducer>(),
@@ -1919,6 +2046,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ProtocolError", py.get_type::<ProtocolError>())?;
     m.add_class::<PyPipe>()?;
     m.add_class::<PyOutlet>()?;
+    m.add_class::<PyInlet>()?;
     m.add_class::<PyConnection>()?;
     m.add_class::<PyFanOut>()?;
     m.add("READ_SIZE", crate::connection::READ_SIZE)?;

@@ -41,4 +41,13 @@ class Pull(FairQueued[FairQueue]):
     """Fair-queues messages from every peer."""
 
     def __init__(self, options: dict[int, Any]) -> None:
-        super().__init__(options, FairQueue())
+        queue = FairQueue()
+        super().__init__(options, queue)
+        queue.on_receiver_changed = self._take_receiver
+
+    def detach(self, peer: Peer) -> None:
+        self._queue.detach(peer)
+
+    def _take_receiver(self) -> None:
+        # One peer: its Inlet's recv, bound straight in (see FairQueue).
+        self.recv = self._queue.receiver
