@@ -80,3 +80,17 @@ def test_without_on_receiver_changed_the_queue_keeps_recv() -> None:
     assert queue.receiver == queue.recv
     _deliver(queue, peer, b"x")
     assert queue.recv() == [b"x"]
+
+
+def test_an_inlet_takes_the_new_pipe_when_told_it_was_replaced() -> None:
+    # An inproc link to another loop gives an attached peer new pipes.
+    queue, changes = _queue_with_receiver()
+    peer = _peer("a")
+    queue.attach(peer)
+    _deliver(queue, peer, b"old")
+    assert queue.receiver() == [b"old"]
+    peer.inp = Pipe(0)
+    queue.pipes_replaced(peer)
+    assert changes == [1, 1]
+    _deliver(queue, peer, b"new")
+    assert queue.receiver() == [b"new"]

@@ -73,8 +73,8 @@ def test_send_many_to_one_peer_queues_the_prefix_that_fits() -> None:
 
 
 def test_the_sender_of_one_peer_queues_wakes_and_blocks_as_send_does() -> None:
-    # With one peer ``sender`` is a Rust ``Outlet``: the same edges as ``send``, and it
-    # follows the peer's pipe when that is replaced (an inproc link to another loop).
+    # With one peer ``sender`` is a Rust ``Outlet``: the same edges as ``send``, and the
+    # peer's new pipe once told it was replaced (an inproc link to another loop).
     balance = LoadBalance()
     assert balance.sender == balance.send
     peer = _peer("a", hwm=2)
@@ -89,6 +89,8 @@ def test_the_sender_of_one_peer_queues_wakes_and_blocks_as_send_does() -> None:
     replaced = peer.out
     peer.out = Pipe(1)
     peer.out.on_readable = lambda: woken.append(-len(peer.out.queue))
+    balance.pipes_replaced(peer)
+    sender = balance.sender
     assert sender([b"new"]) is True
     assert woken == [1, -1]
     assert peer.out.queue.pop() == [b"new"]

@@ -118,22 +118,22 @@ class Pipe:
 
 @final
 class Outlet:
-    """The sending end of one peer's outbound pipe (``peer.out``, a ``_pipe.Pipe``, looked up
-    on every send) for a pattern that sends to that peer alone: ``send`` does what
-    ``LoadBalance.send`` does for one peer, in one call."""
+    """The sending end of one peer's outbound pipe (``peer.out``, a ``_pipe.Pipe``) for a
+    pattern that sends to that peer alone: ``send`` does what ``LoadBalance.send`` does for
+    one peer, in one call."""
 
-    def __new__(cls, peer: Any) -> Outlet: ...
+    def __new__(cls, pipe: Any) -> Outlet: ...
     def send(self, msg: list[bytes], /) -> bool:
         """Queue ``msg`` unless the pipe is full: True if queued (the pipe's ``on_readable``
         called if it was empty), else False (its ``writer_blocked`` set)."""
 
 @final
 class Inlet:
-    """The receiving end of one peer's inbound pipe (``peer.inp``, a ``_pipe.Pipe``, looked up
-    on every receive) for a fair-queue that has that peer alone: ``recv`` does what
-    ``FairQueue.recv`` does then, in one call."""
+    """The receiving end of one peer's inbound pipe (``peer.inp``, a ``_pipe.Pipe``) for a
+    fair-queue that has that peer alone: ``recv`` does what ``FairQueue.recv`` does then,
+    in one call."""
 
-    def __new__(cls, peer: Any) -> Inlet: ...
+    def __new__(cls, pipe: Any) -> Inlet: ...
     def recv(self) -> list[bytes] | None:
         """Take the peer's oldest message, or ``None``; at the low-water mark a producer
         marked ``writer_blocked`` is unmarked and its ``on_writable`` called."""

@@ -394,6 +394,8 @@ class Socket(SocketConveniences, OptionAttributes):
         peer.out.on_writable = self._writable
         peer.on_drained = self._peer_drained
         peer.inp.on_readable = partial(self._readable, peer)  # no Python frame of its own
+        if peer.attached:  # new pipes for an attached peer: an inproc link to another loop
+            self._pattern.pipes_replaced(peer)
         self._peers.add(peer)
 
     def new_peer(self, endpoint: str) -> Peer:

@@ -21,7 +21,7 @@ use pyo3::exceptions::{PyBufferError, PyMemoryError};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use std::collections::HashMap;
@@ -288,51 +288,35 @@ impl PyPipe {
     }
 }
 
-/// One peer's pipe as an [`PyOutlet`] or an [`PyInlet`] reaches it: the `_peer.Peer`, and
-/// its pipe (`peer.out` or `peer.inp`, a `_pipe.Pipe`) looked up on every use (an inproc
-/// link to another loop replaces it), with that pipe's queue kept while it stays the same.
-struct PeerPipe {
-    /// The `_peer.Peer` (None once the garbage collector cleared the holder).
-    peer: Option<Py<PyAny>>,
-    /// The pipe when last looked at.
+/// One peer's pipe (a `_pipe.Pipe`) as an [`PyOutlet`] or an [`PyInlet`] holds it, with its
+/// queue. (The pattern makes a new one when an inproc link to another loop replaces the
+/// peer's pipes: `Pattern.pipes_replaced`.)
+struct HeldPipe {
+    /// The pipe (None once the garbage collector cleared the holder).
     pipe: Option<Py<PyAny>>,
     /// Its queue when that is a `Pipe` (None: a cross-thread ring, used through Python).
     queue: Option<Py<PyPipe>>,
 }
 
-impl PeerPipe {
-    fn new(peer: Py<PyAny>) -> Self {
-        PeerPipe {
-            peer: Some(peer),
-            pipe: None,
-            queue: None,
-        }
+impl HeldPipe {
+    fn new(pipe: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let queue = pipe.getattr(intern!(pipe.py(), "queue"))?;
+        Ok(HeldPipe {
+            pipe: Some(pipe.clone().unbind()),
+            queue: queue.cast_into::<PyPipe>().ok().map(Bound::unbind),
+        })
     }
 
-    /// The peer's pipe `side` (`out` or `inp`) now, `queue` brought up to date; None once
-    /// cleared.
-    fn look_up<'py>(
-        &mut self,
-        py: Python<'py>,
-        side: &Bound<'py, PyString>,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let Some(peer) = self.peer.as_ref() else {
-            return Ok(None);
-        };
-        let pipe = peer.bind(py).getattr(side)?;
-        if self.pipe.as_ref().map(Py::as_ptr) != Some(pipe.as_ptr()) {
-            let queue = pipe.getattr(intern!(py, "queue"))?;
-            self.queue = queue.cast_into::<PyPipe>().ok().map(Bound::unbind);
-            self.pipe = Some(pipe.clone().unbind());
-        }
-        Ok(Some(pipe))
+    /// The pipe, None once cleared.
+    fn pipe<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.pipe.as_ref().map(|pipe| pipe.bind(py).clone())
     }
 
-    // The peer's pipe leads back to the socket that holds the outlet or inlet (its
-    // callbacks): a cycle the collector must see.
+    // The pipe leads back to the socket that holds the outlet or inlet (its callbacks):
+    // a cycle the collector must see.
     fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for object in [&self.peer, &self.pipe].into_iter().flatten() {
-            visit.call(object)?;
+        if let Some(pipe) = &self.pipe {
+            visit.call(pipe)?;
         }
         if let Some(queue) = &self.queue {
             visit.call(queue)?;
@@ -341,30 +325,27 @@ impl PeerPipe {
     }
 
     fn clear(&mut self) {
-        *self = PeerPipe {
-            peer: None,
-            pipe: None,
-            queue: None,
-        };
+        self.pipe = None;
+        self.queue = None;
     }
 }
 
-/// The sending end of one peer's outbound pipe (`peer.out`) for a pattern that sends to
+/// The sending end of one peer's outbound pipe (`peer.out`, a `_pipe.Pipe`) for a pattern that sends to
 /// that peer alone (a PUSH with one peer): `send` queues a message, wakes the pipe's
 /// consumer on the empty -> non-empty edge and marks its producer blocked when full, in
 /// one call from `Socket.send` instead of a Python frame of the pattern's.
 #[pyclass(name = "Outlet", module = "zmtrio._core")]
 struct PyOutlet {
-    to: PeerPipe,
+    to: HeldPipe,
 }
 
 #[pymethods]
 impl PyOutlet {
     #[new]
-    fn new(peer: Py<PyAny>) -> Self {
-        PyOutlet {
-            to: PeerPipe::new(peer),
-        }
+    fn new(pipe: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyOutlet {
+            to: HeldPipe::new(pipe)?,
+        })
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -376,22 +357,22 @@ impl PyOutlet {
     }
 }
 
-/// The receiving end of one peer's inbound pipe (`peer.inp`) for a fair-queue that has
+/// The receiving end of one peer's inbound pipe (`peer.inp`, a `_pipe.Pipe`) for a fair-queue that has
 /// that peer alone (a PULL with one peer): `recv` takes a message and wakes the pipe's
 /// blocked producer at the low-water mark, as `FairQueue.recv` does, in one call from
 /// `Socket.recv` instead of a Python frame of the pattern's.
 #[pyclass(name = "Inlet", module = "zmtrio._core")]
 struct PyInlet {
-    from: PeerPipe,
+    from: HeldPipe,
 }
 
 #[pymethods]
 impl PyInlet {
     #[new]
-    fn new(peer: Py<PyAny>) -> Self {
-        PyInlet {
-            from: PeerPipe::new(peer),
-        }
+    fn new(pipe: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(PyInlet {
+            from: HeldPipe::new(pipe)?,
+        })
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -784,10 +765,10 @@ unsafe extern "C" fn outlet_send(
 /// `Outlet.send`'s work, with `outlet` borrowed until the pipe's callbacks are due.
 fn outlet_offer(
     py: Python<'_>,
-    mut outlet: PyRefMut<'_, PyOutlet>,
+    outlet: PyRefMut<'_, PyOutlet>,
     msg: Bound<'_, PyAny>,
 ) -> PyResult<bool> {
-    let Some(pipe) = outlet.to.look_up(py, intern!(py, "out"))? else {
+    let Some(pipe) = outlet.to.pipe(py) else {
         return Ok(false); // cleared by the garbage collector: no peer to send to
     };
     let queued = match outlet.to.queue.as_ref() {
@@ -839,8 +820,8 @@ unsafe extern "C" fn inlet_recv(
 }
 
 /// `Inlet.recv`'s work, with `inlet` borrowed until the pipe's callbacks are due.
-fn inlet_take(py: Python<'_>, mut inlet: PyRefMut<'_, PyInlet>) -> PyResult<Option<Py<PyAny>>> {
-    let Some(pipe) = inlet.from.look_up(py, intern!(py, "inp"))? else {
+fn inlet_take(py: Python<'_>, inlet: PyRefMut<'_, PyInlet>) -> PyResult<Option<Py<PyAny>>> {
+    let Some(pipe) = inlet.from.pipe(py) else {
         return Ok(None); // cleared by the garbage collector: no peer to receive from
     };
     let (message, at_low_water) = match inlet.from.queue.as_ref() {

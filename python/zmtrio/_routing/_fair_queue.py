@@ -89,9 +89,16 @@ class FairQueue:
         if single is None:
             self.receiver = self.recv
         else:
-            self.receiver = Inlet(single).recv
+            self.receiver = Inlet(single.inp).recv
             self.last_peer = single  # every message from now on is this peer's
         changed()
+
+    def pipes_replaced(self, peer: Peer) -> None:
+        """``peer``'s pipes were replaced (see ``Pattern.pipes_replaced``)."""
+        changed = self.on_receiver_changed
+        if changed is not None and peer is self._single:
+            self.receiver = Inlet(peer.inp).recv
+            changed()
 
     def recv(self) -> list[bytes] | None:
         """Take the next message in fair order, or ``None`` if no peer has one."""

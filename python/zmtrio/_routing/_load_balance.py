@@ -49,9 +49,14 @@ class LoadBalance:
             # As libzmq's lb_t, whose cursor is always 0 with one active pipe: a peer
             # attached next is served after this one.
             self._next = 0
-            self.sender = Outlet(self._only).send
+            self.sender = Outlet(self._only.out).send
         else:
             self.sender = self.send
+
+    def pipes_replaced(self, peer: Peer) -> None:
+        """``peer``'s pipes were replaced (see ``Pattern.pipes_replaced``)."""
+        if peer is self._only:
+            self.sender = Outlet(peer.out).send
 
     def send(self, msg: list[bytes]) -> Peer | None:
         """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know

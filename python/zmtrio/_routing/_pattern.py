@@ -93,6 +93,11 @@ class Pattern:
     def detach(self, peer: Peer) -> None:
         """Stop routing through ``peer`` (its connection ended or the socket closes)."""
 
+    def pipes_replaced(self, peer: Peer) -> None:
+        """``peer``'s pipes were replaced while it is attached (an inproc link to another
+        loop's socket): a pattern that holds them (PUSH's and PULL's one-peer paths) takes
+        the new ones."""
+
     def connecting(self, peer: Peer) -> None:
         """``connect`` made ``peer`` for a new endpoint (STREAM takes CONNECT_ROUTING_ID)."""
 

@@ -35,6 +35,10 @@ class Push(Pattern):
         self._balance.detach(peer)
         self.send = self._balance.sender
 
+    def pipes_replaced(self, peer: Peer) -> None:
+        self._balance.pipes_replaced(peer)
+        self.send = self._balance.sender
+
 
 @final
 class Pull(FairQueued[FairQueue]):
@@ -47,6 +51,9 @@ class Pull(FairQueued[FairQueue]):
 
     def detach(self, peer: Peer) -> None:
         self._queue.detach(peer)
+
+    def pipes_replaced(self, peer: Peer) -> None:
+        self._queue.pipes_replaced(peer)
 
     def _take_receiver(self) -> None:
         # One peer: its Inlet's recv, bound straight in (see FairQueue).
