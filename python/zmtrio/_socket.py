@@ -922,8 +922,23 @@ class Socket(SocketConveniences, OptionAttributes):
                 await checkpoint_if_cancelled()
             message = self._take_rest()
         else:
-            ready = self._recv_now()
-            message = await self._recv_message(flags) if ready is None else ready
+            # hot path, inlined as in ``recv`` (each call saved is a Python frame).
+            if current_thread() is not self._open_in:
+                self._check_open()
+            task = self._run_context["task"]
+            if (
+                self._calls
+                and not task._cancel_status.effectively_cancelled
+                and not task._runner.ki_pending
+            ):
+                ready = self._pattern.recv()
+                if ready is None:
+                    message = await self._recv_message(flags)
+                else:
+                    self._calls -= 1
+                    message = ready
+            else:
+                message = await self._recv_message(flags)
         return message if copy else [memoryview(frame) for frame in message]
 
     def recv_nowait(self) -> bytes:
@@ -959,21 +974,6 @@ class Socket(SocketConveniences, OptionAttributes):
         message = self._pattern.recv()
         if message is None:
             raise Again()
-        return message
-
-    def _recv_now(self) -> list[bytes] | None:
-        # Like _send_now, the message to return with nothing to await, or None: then the
-        # caller awaits _recv_message (cancelled, a yield due, nothing queued). ``recv``
-        # inlines it; here too trio's question is read inline (a call fewer for
-        # recv_multipart).
-        if current_thread() is not self._open_in:
-            self._check_open()
-        task = self._run_context["task"]
-        if not self._calls or task._cancel_status.effectively_cancelled or task._runner.ki_pending:
-            return None
-        message = self._pattern.recv()
-        if message is not None:
-            self._calls -= 1
         return message
 
     async def _recv_message(self, flags: int) -> list[bytes]:
