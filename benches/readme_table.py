@@ -10,13 +10,12 @@ taken in the same run), then the versions, the machine, its load averages at the
 and the end, and the commands that produced the figures. ``--write`` replaces what stands
 between the README's ``<!-- bench-table -->`` and ``<!-- /bench-table -->`` markers.
 
-``--run`` first measures the README's set (``COMMANDS``: 64 B PUSH->PULL over tcp and ipc,
-64 KiB and 1 MiB over tcp against the raw loopback stream (shown for messages of 64 KiB
-and more only: the plot draws it at every size), 64 B REQ/REP round trips
-against the bare trio ping-pong, PUB -> 10 SUB fan-out), each ``--runs`` times (5) in
-alternating runs, and the size sweep of ``zmtrio bench --plot`` (``--plot-runs`` times,
-3; drawn to ``--plot``,
-``benches/sizes.png``), keeping every ``--json`` file in ``--results``
+``--run`` first measures the README's set (``COMMANDS``: 64 B PUSH->PULL over tcp and ipc, 64
+KiB and 1 MiB over tcp against the raw loopback stream (shown for messages of 64 KiB and more
+only: the plot draws it at every size), 64 B REQ/REP round trips against the bare trio ping-pong
+(and with ``BUSY_POLL`` 50 us), PUB -> 10 SUB fan-out), each ``--runs`` times (5) in alternating
+runs, and the size sweep of ``zmtrio bench --plot`` (``--plot-runs`` times, 3; drawn to
+``--plot``, ``benches/sizes.png``), keeping every ``--json`` file in ``--results``
 (``benches/results``). Needs the ``bench`` and ``plot`` extras (``scripts/setup bench
 plot``); takes about 15 minutes on a quiet 2-core machine.
 """
@@ -40,6 +39,10 @@ COMMANDS = [
     ("push-pull-64k-tcp", ["--size", "65536", "--count", "20000", "--vs", "pyzmq,pyomq,raw"]),
     ("push-pull-1m-tcp", ["--size", "1048576", "--count", "2000", "--vs", "pyzmq,pyomq,raw"]),
     ("reqrep-64-tcp", ["--workload", "reqrep", "--count", "20000", "--vs", "pyzmq,pyomq,raw"]),
+    (
+        "reqrep-64-tcp-busy-poll",
+        ["--workload", "reqrep", "--count", "20000", "--busy-poll", "50", "--vs", "pyzmq,pyomq"],
+    ),
     ("pubsub-64-tcp", ["--workload", "pubsub", "--count", "200000", "--vs", "pyzmq,pyomq"]),
 ]
 #: Columns of the figures table, in order: (implementation, heading).
@@ -106,7 +109,8 @@ def cell(row: dict[str, Any] | None, key: str, form: str) -> str:
 def workload_text(entry: dict[str, Any]) -> str:
     """A bench's row heading: size, workload and transport."""
     name = _WORKLOADS[entry["workload"]].format(subscribers=entry["subscribers"])
-    return f"{size_text(entry['size'])} {name}, {entry['transport']}"
+    spin = f" (`BUSY_POLL` {entry['busy_poll']} us)" if entry.get("busy_poll") else ""
+    return f"{size_text(entry['size'])} {name}{spin}, {entry['transport']}"
 
 
 def command_text(document: dict[str, Any]) -> str:
