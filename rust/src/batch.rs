@@ -171,6 +171,9 @@ impl<F> Batch<F> {
     }
 }
 
+/// The most frames `take_batch` reserves room for ahead (more are still taken, growing).
+const MAX_RESERVED_FRAMES: usize = 1024;
+
 /// Takes the next batch: the connection's pending output, then (when `outbound` is given
 /// and the connection may send messages) whole messages until `max_bytes` is reached, at
 /// least one. Messages that fail to split are lost with the error (the host only queues
@@ -191,6 +194,13 @@ pub fn take_batch<M: MessageFrames>(
     let Some(outbound) = outbound.filter(|_| conn.can_send_messages()) else {
         return Ok(batch);
     };
+    // A frame (and its piece) per queued message, up to what one batch can take: the
+    // vectors start at that size instead of doubling from empty on every take (a PUB's
+    // writer takes about a hundred messages a wake-up; the regrowth cost 1,500 instructions
+    // per message sent to 10 subscribers).
+    let expected = outbound.len().min(MAX_RESERVED_FRAMES);
+    batch.frames.reserve(expected);
+    batch.pieces.reserve(expected);
     let mut taken = false;
     while !taken || batch.len < max_bytes {
         let Some(message) = outbound.pop() else {
