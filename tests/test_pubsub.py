@@ -225,6 +225,47 @@ async def test_sub_already_waiting_filters_once_it_narrows(
     assert all(message in ([b"B-probe"], [b"B1"]) for message in received)
 
 
+async def test_sub_of_everything_loses_nothing_as_its_publishers_come_and_go(
+    ctx: zmtrio.Context,
+) -> None:
+    """With one publisher a SUB of everything receives through that peer's Inlet; a second
+    publisher hands it back to the fair-queue's ring, and its leaving to the Inlet again:
+    every message arrives once, each publisher's in order."""
+    pub_a, pub_b, sub = ctx.socket(zmtrio.PUB), ctx.socket(zmtrio.PUB), ctx.socket(zmtrio.SUB)
+    sub.subscribe(b"")
+    await sub.connect(await pub_a.bind("inproc://inlet-a"))
+    await until_received(
+        lambda: pub_a.send(b"a-probe"), lambda s: recv_within(sub, s), [b"a-probe"]
+    )
+    for i in range(3):
+        await pub_a.send(b"a%d" % i)
+    before_a0 = await collect_until(sub.recv_multipart, [b"a0"])
+    assert all(m == [b"a-probe"] for m in before_a0)  # probes still on their way, then a0
+    received: list[Message] = []
+
+    async def recording(seconds: float) -> Message | None:
+        # The probe loop's receive, keeping what it takes (a1 and a2 are queued meanwhile).
+        got = await recv_within(sub, seconds)
+        if got is not None:
+            received.append(got)
+        return got
+
+    await sub.connect(await pub_b.bind("inproc://inlet-b"))
+    await until_received(lambda: pub_b.send(b"b-probe"), recording, [b"b-probe"])
+    for i in range(3, 6):
+        await pub_a.send(b"a%d" % i)
+        await pub_b.send(b"b%d" % i)
+    await pub_b.send(b"b-end")
+    received += await collect_until(sub.recv_multipart, [b"b-end"])
+    await sub.disconnect("inproc://inlet-b")
+    await pub_a.send(b"a-end")
+    received += await collect_until(sub.recv_multipart, [b"a-end"])
+    from_a = [m[0] for m in received if m[0].startswith(b"a") and m != [b"a-probe"]]
+    from_b = [m[0] for m in received if m[0].startswith(b"b") and m != [b"b-probe"]]
+    assert from_a == [b"a1", b"a2", b"a3", b"a4", b"a5"]
+    assert from_b == [b"b3", b"b4", b"b5"]
+
+
 async def test_sub_message_prefetched_under_a_filter_comes_first(ctx: zmtrio.Context) -> None:
     """A message ``poll`` took while the SUB filtered is the next received, also once the
     SUB takes everything (and receives through its fair-queue's methods again)."""

@@ -95,7 +95,7 @@ class Pattern:
 
     def pipes_replaced(self, peer: Peer) -> None:
         """``peer``'s pipes were replaced while it is attached (an inproc link to another
-        loop's socket): a pattern that holds them (PUSH's and PULL's one-peer paths) takes
+        loop's socket): a pattern that holds them (the one-peer paths of PUSH, PULL and SUB) takes
         the new ones."""
 
     def connecting(self, peer: Peer) -> None:

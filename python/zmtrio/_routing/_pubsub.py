@@ -329,22 +329,32 @@ class Sub(Subscriber):
         super().__init__(options)
         #: A matching message taken to answer ``has_message`` (libzmq's ``_message``).
         self._prefetched: Message | None = None
+        # One publisher: the fair-queue's receiver is its Inlet (see FairQueue), as PULL's.
+        self._queue.on_receiver_changed = self._bind_receive
         self._bind_receive()
 
     def _bind_receive(self) -> None:
         """Bind ``recv``, ``recv_many`` and ``has_message``: the fair-queue's own while every
         message matches (the empty topic is subscribed, the usual case) and none is
         prefetched, so receiving costs no call of this class; else the filtering ones.
-        Called whenever either changes (the socket reads them again after each wait)."""
+        Called whenever either or the fair-queue's receiver changes (the socket reads them
+        again after each wait)."""
         if self._prefetched is None and self._topics.matches_everything():
             queue = self._queue
-            self.recv = queue.recv
+            self.recv = queue.receiver
             self.recv_many = queue.recv_many
             self.has_message = queue.has_message
         else:
             self.recv = self._recv
             self.recv_many = self._recv_many
             self.has_message = self._has_message
+
+    def detach(self, peer: Peer) -> None:
+        super().detach(peer)
+        self._queue.detach(peer)
+
+    def pipes_replaced(self, peer: Peer) -> None:
+        self._queue.pipes_replaced(peer)
 
     def option_changed(self, option: int, value: int | bytes) -> None:
         # libzmq makes a subscribe/cancel message and passes it to XSUB's send, which sends
