@@ -103,8 +103,8 @@ def test_a_conflating_pipe_keeps_the_last_message_of_a_run() -> None:
     assert isinstance(run, _core.EncodedBatch) and run.messages(0) == [[b"c", b"d"]]
 
 
-def test_take_output_writes_runs_as_the_frames_they_hold() -> None:
-    """A run on the wire is its messages' frames; one alone is handed out as it is."""
+def connected_pair() -> tuple[_core.Connection, _core.Connection]:
+    """A PUSH and a PULL connection past their handshake (fed to each other)."""
     push = _core.Connection(int(zmtrio.PUSH))
     pull = _core.Connection(int(zmtrio.PULL))
     for _ in range(2):  # greetings, then READY both ways
@@ -113,6 +113,12 @@ def test_take_output_writes_runs_as_the_frames_they_hold() -> None:
             if output is not None:
                 receiver.feed(output, _core.Pipe(0), [], 0.0)
     assert push.ready and pull.ready
+    return push, pull
+
+
+def test_take_output_writes_runs_as_the_frames_they_hold() -> None:
+    """A run on the wire is its messages' frames; one alone is handed out as it is."""
+    push, pull = connected_pair()
     messages = numbered(5)
     batch = _core.encode_batch(messages)
     assert batch is not None
@@ -127,6 +133,24 @@ def test_take_output_writes_runs_as_the_frames_they_hold() -> None:
     inbound = _core.Pipe(0)
     pull.feed(sole + both, inbound, [], 0.0)
     assert inbound.pop_many(100) == [*messages, *messages[3:], [b"after"]]
+
+
+def test_take_output_writes_every_byte_and_refuses_what_is_no_message() -> None:
+    """The output buffer is written in full (it is not zeroed first): what the peer decodes
+    is exactly what was queued; an item that is no message is refused by name."""
+    push, pull = connected_pair()
+    messages = [[bytes(range(i % 256)) * 3] for i in range(300)] + [[b"", b"\xff" * 70_000]]
+    outbound = _core.Pipe(0)
+    for message in messages:
+        outbound.try_push(message)
+    inbound = _core.Pipe(0)
+    while (output := push.take_output(outbound, 1 << 16)) is not None:
+        for piece in output if isinstance(output, list) else [output]:
+            pull.feed(bytes(piece), inbound, [], 0.0)
+    assert inbound.pop_many(1000) == messages
+    outbound.try_push(("a", "tuple"))
+    with pytest.raises(TypeError, match="a queued message is a list of bytes, not tuple"):
+        push.take_output(outbound, 1 << 16)
 
 
 # ---------------------------------------------------------------- end to end
