@@ -174,6 +174,32 @@ async def test_cancelled_recv_while_a_body_is_half_received_loses_nothing(
     await stream.aclose()
 
 
+@pytest.mark.parametrize("opened_first", [True, False], ids=["body-open", "all-at-once"])
+async def test_what_follows_a_body_in_its_read_is_decoded(
+    ctx: zmtrio.Context, opened_first: bool
+) -> None:
+    """The rest of a body received in place and the bytes after it come in one read, those
+    into the connection's spill (4 KiB): small messages, one cut in two by the spill's end,
+    a large body that opens there, and a multipart of large frames all arrive whole."""
+    pull = ctx.socket(zmtrio.PULL)
+    stream = await _raw_push(pull)
+    first = [body(64 * 1024)]
+    after = [[b"a"], [bytes(range(200)) * 3]] * 6 + [[body(70_000, 4)], large_multipart(65536)]
+    after.append([b"end"])
+    wire = _raw.message(first) + b"".join(_raw.message(message) for message in after)
+    with trio.fail_after(10):
+        if opened_first:  # the header and some body first: the body is open for the rest
+            await stream.send_all(wire[:1000])
+            await trio.sleep(0.05)
+            await stream.send_all(wire[1000:])
+        else:
+            await stream.send_all(wire)
+        assert await pull.recv_multipart() == first
+        for message in after:
+            assert await pull.recv_multipart() == message
+    await stream.aclose()
+
+
 async def test_cancelled_request_recv_while_a_large_reply_is_half_received(
     ctx: zmtrio.Context,
 ) -> None:

@@ -310,12 +310,18 @@ class Connection:
         writable view of its bytes still to come, inside the ``bytes`` the frame will be,
         for one ``recv_into`` made at once (ask again for the next). ``BufferError`` when
         no body is open."""
+    @property
+    def spill(self) -> bytearray:
+        """Where the bytes that follow the open body may be received in the same read, a
+        buffer after ``body_view()`` (``recvmsg_into``): the next frame's header, mostly.
+        Always the same object, of 4 KiB; ``body_written`` decodes what landed there."""
     def body_written(
         self, written: int, inbound: Pipe, events: list[tuple[Any, ...]], now: float
     ) -> int:
-        """``written`` bytes were received into ``body_view()`` at ``now``; as ``feed``
+        """``written`` bytes were received into ``body_view()`` at ``now`` and, past the
+        bytes it wanted, into ``spill`` (decoded as ``feed`` decodes); as ``feed``
         otherwise (the completed message pushed onto ``inbound``, the next read size
-        returned). ``ZMQError(EFSM)`` if no open body wants that many."""
+        returned). ``ZMQError(EFSM)`` if no open body and spill take that many."""
     def discard_unfinished(self) -> None:
         """The connection is over: drop the frames of a message it can no longer complete
         (a large body being received included) now, not when the connection is collected."""

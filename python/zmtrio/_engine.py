@@ -12,7 +12,8 @@ Lifecycle of one tcp/ipc connection:
 5. the reader feeds every chunk to the Rust decoder, which queues whole messages on the
    inbound pipe; once the decoder has read the header of a large frame whose body is still
    to come, the reader receives the rest of that body straight into the frame's final
-   ``bytes`` (``recv_into`` the decoder's ``body_view``), no copy after the kernel's; the
+   ``bytes`` (``recv_into`` the decoder's ``body_view``), no copy after the kernel's, and
+   below 128 KiB what follows it in the same read (into the decoder's ``spill``); the
    writer drains the outbound pipe into one buffer per wake, except that large bodies go
    out from the messages' own ``bytes`` beside it (one ``sendmsg``); request/reply sockets
    may borrow the reading (``_read_in_place``);
@@ -452,6 +453,7 @@ class Engine:
         feed = self._conn.feed
         body_view = self._conn.body_view
         body_written = self._conn.body_written
+        conn = self._conn
         wait_for_room = self._reader_wake.wait
         absorb = self._absorb
         reading = self._reading
@@ -481,8 +483,11 @@ class Engine:
                 if next_read:
                     data, waited = await receive_some(next_read)
                 else:
-                    # The rest of a large body, straight into its frame's bytes.
-                    received, waited = await receive_into(body_view)
+                    # The rest of a large body, straight into its frame's bytes, and
+                    # what follows it (the next header) into the spill, in one read; the
+                    # spill is empty for a body read alone.
+                    spill = conn.spill
+                    received, waited = await receive_into(body_view, spill)
             finally:
                 reading.holder = _NOBODY
             unyielded = 0 if waited else unyielded + 1
@@ -496,14 +501,15 @@ class Engine:
                 raise _Disconnected("the peer closed the connection")
             if delivered:
                 reading.reader_delivered()
-                if not next_read:  # a body received in place
+                if not (next_read or spill):  # a body received in place, alone
                     await self._let_receiver_take(queue)
                     unyielded = 0
 
     @staticmethod
     async def _let_receiver_take(queue: _core.Pipe) -> None:
-        """After a body received in place was delivered: yield until a receiving task
-        that waits has taken it, and so dropped it, before the next body is made.
+        """After a body received in place, alone (from 128 KiB), was delivered: yield
+        until a receiving task that waits has taken it, and so dropped it, before the next
+        body is made.
 
         glibc hands the top of its heap back to the kernel once more than about two bodies
         are free there, and every body made after that faults in fresh pages (measured at

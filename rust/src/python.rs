@@ -6,7 +6,8 @@
 //! a batch of messages and writes them into one `bytes` object allocated at its exact size.
 //! A large body that has not all arrived gets its final `bytes` at once, unset and still
 //! private to the connection; `Connection.body_view` lends the driver a writable view of its
-//! missing part to `recv_into`, and `body_written` hands it on, uncopied, once complete.
+//! missing part to `recv_into`, and `body_written` hands it on, uncopied, once complete
+//! (decoding what the same read put in `Connection.spill`, the buffer after the body's).
 //! On the way out a large body is not copied either: `take_output` then returns a list of
 //! buffers for one gathered write, the message's own `bytes` between the frame headers.
 //! This file only converts: what makes a message and what makes a batch is decided in
@@ -21,7 +22,7 @@ use pyo3::exceptions::{PyBufferError, PyMemoryError};
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyMemoryView, PyTuple};
 use pyo3::{PyTraverseError, PyVisit};
 
 use std::collections::HashMap;
@@ -31,10 +32,11 @@ use std::time::Duration;
 use crate::assembly::{Assembler, Assembly, MessageBuilder};
 use crate::batch::{take_batch, write_run, MessageFrames, RUN_MAX_FRAME};
 use crate::connection::{
-    Connection, Event, Security, APART_BODY_MIN, DIRECT_BODY_MAX, DIRECT_BODY_MIN, READ_SIZE,
+    Connection, Event, Security, AFTER_BODY_READ_SIZE, APART_BODY_MIN, DIRECT_BODY_MAX,
+    DIRECT_BODY_MIN, READ_SIZE, SPILLED_BODY_MAX,
 };
 use crate::error::code;
-use crate::error::Error;
+use crate::error::{ApiMisuse, Error};
 use crate::fanout::{FanOut, Outbox};
 use crate::mechanism::crypto::{SecretKey, KEY_LEN};
 use crate::pipe::Pipe;
@@ -1194,6 +1196,13 @@ struct PyConnection {
     /// Where `take_output` writes the bytes around bodies that go out apart (kept to reuse
     /// its allocation).
     around_apart: Vec<u8>,
+    /// Where the driver receives what follows an open body in the same read (`spill`).
+    spill: Py<PyByteArray>,
+    /// The spill of a body read alone (above [`SPILLED_BODY_MAX`]): empty.
+    no_spill: Py<PyByteArray>,
+    /// The bytes `body_written` takes out of `spill` before decoding them (kept to reuse
+    /// its allocation): decoding runs Python code, which must not see them change.
+    spilled: Vec<u8>,
 }
 
 #[pymethods]
@@ -1220,6 +1229,7 @@ impl PyConnection {
     ))]
     #[allow(clippy::too_many_arguments)] // libzmq's options, one keyword each
     fn new(
+        py: Python<'_>,
         socket_type: i64,
         routing_id: &[u8],
         max_msg_size: i64,
@@ -1283,6 +1293,9 @@ impl PyConnection {
             inner,
             assembly: Assembly::default(),
             around_apart: Vec::new(),
+            spill: PyByteArray::new(py, &[0; AFTER_BODY_READ_SIZE]).unbind(),
+            no_spill: PyByteArray::new(py, &[]).unbind(),
+            spilled: Vec::with_capacity(AFTER_BODY_READ_SIZE),
         })
     }
 
@@ -1306,6 +1319,17 @@ impl PyConnection {
         PyMemoryView::from(slf.as_any())
     }
 
+    /// Where the driver may receive the bytes after the open body in the same read, as a
+    /// second buffer after `body_view()` (`body_written` then decodes them); empty for a
+    /// body above [`SPILLED_BODY_MAX`], or none open.
+    #[getter]
+    fn spill<'py>(&self, py: Python<'py>) -> &Bound<'py, PyByteArray> {
+        match self.inner.open_body() {
+            Some(body) if body.len <= SPILLED_BODY_MAX => self.spill.bind(py),
+            _ => self.no_spill.bind(py),
+        }
+    }
+
     fn body_written<'py>(
         &mut self,
         py: Python<'py>,
@@ -1315,9 +1339,27 @@ impl PyConnection {
         now: f64,
     ) -> PyResult<usize> {
         let now = instant(now)?;
-        self.decode(py, &mut inbound, events, |conn, sink| {
-            conn.body_written(written, now, sink)
-        })
+        let wanted = self.inner.open_body().map_or(0, |body| body.wanted());
+        let mut spilled = mem::take(&mut self.spilled);
+        spilled.clear();
+        if written > wanted {
+            // SAFETY: the GIL is held and no Python code runs while the bytes are copied.
+            let spill = unsafe { self.spill.bind(py).as_bytes() };
+            let Some(extra) = spill.get(..written - wanted) else {
+                self.spilled = spilled;
+                return Err(Error::from(ApiMisuse::NoOpenBody).into());
+            };
+            spilled.extend_from_slice(extra);
+        }
+        let result = self.decode(py, &mut inbound, events, |conn, sink| {
+            conn.body_written(written - spilled.len(), now, sink)?;
+            if spilled.is_empty() {
+                return Ok(());
+            }
+            conn.feed(&spilled, now, sink)
+        });
+        self.spilled = spilled;
+        result
     }
 
     /// The connection is over: free the frames of a message that can no longer complete

@@ -115,19 +115,22 @@ class SocketIO:
             except BlockingIOError:
                 pass
 
-    async def receive_into(self, view: Callable[[], memoryview]) -> tuple[int, bool]:
+    async def receive_into(
+        self, view: Callable[[], memoryview], spill: bytearray
+    ) -> tuple[int, bool]:
         """Receive into the buffer ``view()`` gives, asked for only once the socket is
-        readable (what it shows may change while this waits); the count (0 at end of
-        stream), and whether the call waited."""
+        readable (what it shows may change while this waits), and what follows into
+        ``spill``, in one scattered read; the count (0 at end of stream), and whether the
+        call waited."""
         sock = self.sock
         try:
-            return sock.recv_into(view()), False
+            return sock.recvmsg_into((view(), spill))[0], False
         except BlockingIOError:
             pass
         while True:
             await trio.lowlevel.wait_readable(sock)
             try:
-                return sock.recv_into(view()), True
+                return sock.recvmsg_into((view(), spill))[0], True
             except BlockingIOError:
                 pass
 
