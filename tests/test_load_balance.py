@@ -1,12 +1,16 @@
 """``LoadBalance`` (libzmq's ``lb_t``): one peer takes the short path, several are served
 in turn, a full peer is skipped and marked blocked, and the cursor survives peers coming
-and going as libzmq's does."""
+and going as libzmq's does. With one peer whose connection writes frames in clear, small
+messages are framed onto runs (``_core.Outlet``)."""
 
 from __future__ import annotations
 
+from zmtrio import _core
 from zmtrio._peer import Peer
 from zmtrio._pipe import Pipe
 from zmtrio._routing._load_balance import LoadBalance
+
+from tests.test_batch_encoding import RUN_MAX_FRAME, connected_pair
 
 
 def _peer(name: str, hwm: int = 0) -> Peer:
@@ -97,3 +101,63 @@ def test_the_sender_of_one_peer_queues_wakes_and_blocks_as_send_does() -> None:
     assert [replaced.queue.pop() for _ in range(3)] == [[b"0"], [b"1"], None]
     balance.detach(peer)
     assert balance.sender == balance.send
+
+
+def _written(push: _core.Connection, pull: _core.Connection, out: Pipe) -> list[list[bytes]]:
+    """What the peer decodes of everything the writer takes from ``out``."""
+    inbound = _core.Pipe(0)
+    while (output := push.take_output(out.queue, 1 << 16)) is not None:
+        for piece in output if isinstance(output, list) else [output]:
+            pull.feed(bytes(piece), inbound, [], 0.0)
+    return inbound.pop_many(10_000)
+
+
+def test_a_sender_to_a_connection_in_clear_frames_small_messages_onto_one_run() -> None:
+    """To a peer whose connection writes frames in clear, the Outlet frames small messages
+    onto a run at the back of the pipe (one item, every message counted against the
+    high-water mark); anything else queued closes the run, and order holds throughout."""
+    push, pull = connected_pair()
+    balance = LoadBalance()
+    peer = _peer("a", hwm=6)
+    peer.shares_encoding = True
+    woken: list[int] = []
+    peer.out.on_readable = lambda: woken.append(len(peer.out.queue))
+    balance.attach(peer)
+    sender = balance.sender
+    large = [b"head", b"L" * (RUN_MAX_FRAME + 1)]
+    messages = [[b"a"], [b"b", b"c"], large, [b""], [b"d" * RUN_MAX_FRAME]]
+    assert all(sender(message) for message in messages)
+    peer.out.push([b"pushed"])  # as a welcome message is queued: behind the run
+    assert sender([b"last"]) is False  # six messages queued: full
+    assert peer.out.writer_blocked
+    assert len(peer.out.queue) == 6 and woken == [1]
+    # a run, the large message, a run of two, the pushed one
+    assert _written(push, pull, peer.out) == [*messages, [b"pushed"]]
+    assert len(peer.out.queue) == 0
+    assert sender([b"after"]) and sender([b"more"])
+    assert woken == [1, 1]
+    assert _written(push, pull, peer.out) == [[b"after"], [b"more"]]
+
+
+def test_a_sender_frames_onto_runs_only_once_the_connection_is_known_to_take_them() -> None:
+    """A connect endpoint's peer is attached before its handshake: its Outlet queues lists
+    (the pipe may go to another socket, inproc) until ``connected`` says the connection
+    writes frames in clear; a conflating pipe keeps only the newest message either way."""
+    balance = LoadBalance()
+    peer = _peer("a")
+    balance.attach(peer)
+    assert balance.sender([b"early"])
+    peer.shares_encoding = True
+    balance.connected(peer)
+    assert balance.sender([b"run"]) and balance.sender([b"run2"])
+    assert len(peer.out.queue) == 3
+    assert peer.out.queue.pop() == [b"early"]
+    run = peer.out.queue.pop()
+    assert run is not None and not isinstance(run, list)
+    assert len(peer.out.queue) == 0 and peer.out.queue.pop() is None
+    conflating = Peer(Pipe(1, conflate=True), Pipe(0), "c")
+    conflating.shares_encoding = True
+    only = LoadBalance()
+    only.attach(conflating)
+    assert only.sender([b"1"]) and only.sender([b"2"])
+    assert len(conflating.out.queue) == 1 and conflating.out.queue.pop() == [b"2"]

@@ -120,9 +120,11 @@ class Pipe:
 class Outlet:
     """The sending end of one peer's outbound pipe (``peer.out``, a ``_pipe.Pipe``) for a
     pattern that sends to that peer alone: ``send`` does what ``LoadBalance.send`` does for
-    one peer, in one call."""
+    one peer, in one call. With ``runs`` (the pipe goes to a connection that writes frames
+    in clear), a message of small ``bytes`` frames is framed at once onto a run at the back
+    of the pipe, which the connection's writer takes whole."""
 
-    def __new__(cls, pipe: Any) -> Outlet: ...
+    def __new__(cls, pipe: Any, runs: bool = False) -> Outlet: ...
     def send(self, msg: list[bytes], /) -> bool:
         """Queue ``msg`` unless the pipe is full: True if queued (the pipe's ``on_readable``
         called if it was empty), else False (its ``writer_blocked`` set)."""

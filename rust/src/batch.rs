@@ -36,6 +36,62 @@ pub fn write_run<'f>(frames: impl IntoIterator<Item = (&'f [u8], bool)>, out: &m
     written
 }
 
+/// The most bytes an [`OpenRun`] grows to: a message that would take it past this starts a
+/// new run (a write takes a run whole, so this bounds one write's piece as `SEND_SIZE` does).
+pub const OPEN_RUN_MAX: usize = 256 * 1024;
+
+/// What an [`OpenRun`] reserves when it starts: a writer's wake-up usually finds some
+/// dozens of small messages queued, so most runs never grow (a reallocation copies it all).
+const OPEN_RUN_START: usize = 16 * 1024;
+
+/// Small messages framed back to back as they are queued one by one: a run, as
+/// [`write_run`] writes it, that grows at the back of a connection's outbound pipe until a
+/// write takes it or something else is queued behind it. A write then copies no message
+/// and frees none (a run is one piece, [`Batch::sole_encoded`]).
+#[derive(Debug)]
+pub struct OpenRun {
+    encoded: Vec<u8>,
+    messages: usize,
+}
+
+impl Default for OpenRun {
+    fn default() -> Self {
+        OpenRun {
+            encoded: Vec::with_capacity(OPEN_RUN_START),
+            messages: 0,
+        }
+    }
+}
+
+impl OpenRun {
+    /// Whether a message of `wire_len` encoded bytes still goes in (a run takes at least
+    /// one message, whatever its size).
+    pub fn has_room(&self, wire_len: usize) -> bool {
+        self.messages == 0 || self.encoded.len() + wire_len <= OPEN_RUN_MAX
+    }
+
+    /// Appends one frame of the message being added; `last`: the frame ends it.
+    pub fn push_frame(&mut self, body: &[u8], last: bool) {
+        let flags = if last { 0 } else { frame::MORE };
+        self.encoded
+            .extend_from_slice(frame::Header::new(flags, body.len()).as_bytes());
+        self.encoded.extend_from_slice(body);
+        if last {
+            self.messages += 1;
+        }
+    }
+
+    /// How many whole messages the run holds.
+    pub fn messages(&self) -> usize {
+        self.messages
+    }
+
+    /// The frames of its messages, back to back.
+    pub fn encoded(&self) -> &[u8] {
+        &self.encoded
+    }
+}
+
 /// How a host takes messages apart for writing.
 pub trait MessageFrames {
     /// One whole message as queued (Python: `list[bytes]`).
@@ -249,6 +305,23 @@ pub fn take_batch<M: MessageFrames>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_run_frames_messages_as_write_run_does_and_stops_at_its_limit() {
+        let mut run = OpenRun::default();
+        assert!(run.has_room(OPEN_RUN_MAX + 1)); // an empty run takes any one message
+        run.push_frame(b"ab", false);
+        run.push_frame(b"", true);
+        run.push_frame(&[7; 300], true);
+        assert_eq!(run.messages(), 2);
+        let frames: [(&[u8], bool); 3] = [(b"ab", true), (b"", false), (&[7; 300], false)];
+        let mut expected = vec![0; 2 + 2 + 2 + 9 + 300];
+        assert_eq!(write_run(frames, &mut expected), expected.len());
+        assert_eq!(run.encoded(), &expected[..]);
+        let used = run.encoded().len();
+        assert!(run.has_room(OPEN_RUN_MAX - used));
+        assert!(!run.has_room(OPEN_RUN_MAX - used + 1));
+    }
     use crate::connection::Event;
     use crate::wire::encoded;
     use crate::SocketType;

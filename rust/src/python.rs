@@ -30,7 +30,7 @@ use std::mem;
 use std::time::Duration;
 
 use crate::assembly::{Assembler, Assembly, MessageBuilder};
-use crate::batch::{take_batch, write_run, MessageFrames, RUN_MAX_FRAME};
+use crate::batch::{take_batch, write_run, MessageFrames, OpenRun, RUN_MAX_FRAME};
 use crate::connection::{
     Connection, Event, Security, AFTER_BODY_READ_SIZE, APART_BODY_MIN, DIRECT_BODY_MAX,
     DIRECT_BODY_MIN, READ_SIZE, SPILLED_BODY_MAX,
@@ -132,14 +132,25 @@ fn zmq_error(errno: i32, message: String) -> PyErr {
 }
 
 /// A bounded FIFO of messages (see [`Pipe`]); holds any Python objects, in practice
-/// `list[bytes]`, a `bytes` message from `encode_message`, or an [`PyEncodedBatch`] run of
-/// many messages queued as one item (`push_encoded`): the pipe counts messages, not items,
-/// so the high-water mark holds for runs too.
+/// `list[bytes]`, a `bytes` message from `encode_message`, or a run of many messages queued
+/// as one item (an [`PyEncodedBatch`] from `push_encoded`, or the [`PyOpenRun`] an outlet
+/// appends to): the pipe counts messages, not items, so the high-water mark holds for runs
+/// too.
 #[pyclass(name = "Pipe", module = "zmtrio._core")]
 struct PyPipe {
     inner: Pipe<Py<PyAny>>,
     /// Messages queued in runs beyond one per run: `len()` is items plus this.
     run_extra: usize,
+    /// The run at the back of the queue that an outlet still appends to; closed (None) as
+    /// soon as anything else is queued behind it or it is taken out.
+    open_run: Option<Py<PyOpenRun>>,
+}
+
+/// The [`OpenRun`] an [`PyOutlet`] appends small messages to, queued as one item of its
+/// peer's pipe (see `Outlet`). Not exported: only `take_output` takes it out of a pipe.
+#[pyclass(name = "OpenRun", module = "zmtrio._core")]
+struct PyOpenRun {
+    inner: OpenRun,
 }
 
 impl PyPipe {
@@ -154,8 +165,19 @@ impl PyPipe {
 
     /// Counts a run among the items just taken out of the pipe.
     fn forget_run(&mut self, py: Python<'_>, item: &Py<PyAny>) {
-        if let Ok(run) = item.bind(py).cast::<PyEncodedBatch>() {
+        let item = item.bind(py);
+        if let Ok(run) = item.cast::<PyEncodedBatch>() {
             self.run_extra -= run.get().len() - 1;
+        } else if let Ok(run) = item.cast::<PyOpenRun>() {
+            self.run_extra -= run.borrow().inner.messages() - 1;
+        }
+    }
+
+    /// After items were taken out: the open run is the back item, so an empty queue no
+    /// longer has one.
+    fn taken(&mut self) {
+        if self.inner.is_empty() {
+            self.open_run = None;
         }
     }
 
@@ -165,7 +187,34 @@ impl PyPipe {
         if self.run_extra != 0 && self.is_full() {
             return Err(msg);
         }
-        self.inner.try_push(msg).map(|len| len + self.run_extra)
+        let len = self.inner.try_push(msg)?;
+        self.open_run = None; // queued behind the run
+        Ok(len + self.run_extra)
+    }
+
+    /// Appends `frames` (a message [`run_wire_len`] took: `wire_len` bytes framed) to the
+    /// open run, or to a new one queued behind everything; the caller checked that the pipe
+    /// is not full (nor conflating). Returns the new length.
+    fn append_to_run(
+        &mut self,
+        py: Python<'_>,
+        frames: &Bound<'_, PyList>,
+        wire_len: usize,
+    ) -> PyResult<usize> {
+        if let Some(open) = &self.open_run {
+            let mut run = open.bind(py).try_borrow_mut()?;
+            if run.inner.has_room(wire_len) {
+                frame_into(&mut run.inner, frames)?;
+                self.run_extra += 1;
+                return Ok(self.__len__());
+            }
+        }
+        let mut run = OpenRun::default();
+        frame_into(&mut run, frames)?;
+        let run = Py::new(py, PyOpenRun { inner: run })?;
+        self.inner.push(run.clone_ref(py).into_any());
+        self.open_run = Some(run);
+        Ok(self.__len__())
     }
 
     /// `Pipe.try_push` for Rust callers: the new length, or -1 if full.
@@ -180,8 +229,40 @@ impl PyPipe {
         if self.run_extra != 0 {
             self.forget_run(py, &item);
         }
+        self.taken();
         Some(item)
     }
+}
+
+/// `msg` as a list and its wire length framed, if an outlet may append it to a run: a
+/// non-empty list of `bytes` of at most [`RUN_MAX_FRAME`] bytes each (anything else is
+/// queued as it is, and a large body goes out from its own buffer).
+fn run_wire_len<'a, 'py>(msg: &'a Bound<'py, PyAny>) -> Option<(&'a Bound<'py, PyList>, usize)> {
+    let frames = msg.cast::<PyList>().ok()?;
+    let count = frames.len();
+    if count == 0 {
+        return None;
+    }
+    let mut len = 0;
+    for index in 0..count {
+        let frame = frames.get_item(index).ok()?;
+        let body = frame.cast::<PyBytes>().ok()?.as_bytes().len();
+        if body > RUN_MAX_FRAME {
+            return None;
+        }
+        len += frame::wire_len(body);
+    }
+    Some((frames, len))
+}
+
+/// Appends the frames of a message [`run_wire_len`] took to `run`.
+fn frame_into(run: &mut OpenRun, frames: &Bound<'_, PyList>) -> PyResult<()> {
+    let count = frames.len();
+    for index in 0..count {
+        let frame = frames.get_item(index)?;
+        run.push_frame(frame.cast::<PyBytes>()?.as_bytes(), index + 1 == count);
+    }
+    Ok(())
 }
 
 #[pymethods]
@@ -197,6 +278,7 @@ impl PyPipe {
         PyPipe {
             inner,
             run_extra: 0,
+            open_run: None,
         }
     }
 
@@ -220,6 +302,7 @@ impl PyPipe {
     }
 
     fn push(&mut self, msg: Py<PyAny>) -> usize {
+        self.open_run = None; // queued behind the run
         self.inner.push(msg) + self.run_extra
     }
 
@@ -230,7 +313,11 @@ impl PyPipe {
             _ if hwm == 0 => limit,
             extra => limit.min(hwm.saturating_sub(self.inner.len() + extra)),
         };
-        self.inner.push_many(msgs.iter().map(Bound::unbind), limit)
+        let pushed = self.inner.push_many(msgs.iter().map(Bound::unbind), limit);
+        if pushed != 0 {
+            self.open_run = None; // queued behind the run
+        }
+        pushed
     }
 
     /// Queues the messages of `batch` from `start` on that fit below the high-water mark
@@ -243,6 +330,7 @@ impl PyPipe {
         if count == 0 {
             return Ok(0);
         }
+        self.open_run = None; // queued behind the run (or replacing it)
         if self.inner.is_conflating() {
             let last = run.slice(py, run.len() - 1, 1)?;
             self.inner.push(Py::new(py, last)?.into_any());
@@ -272,12 +360,15 @@ impl PyPipe {
         max_messages: usize,
     ) -> PyResult<Bound<'py, PyList>> {
         if self.run_extra == 0 {
-            return PyList::new(py, self.inner.pop_many(max_messages).map(tracked));
+            let taken = PyList::new(py, self.inner.pop_many(max_messages).map(tracked));
+            self.taken();
+            return taken;
         }
         let taken: Vec<Py<PyAny>> = self.inner.pop_many(max_messages).collect();
         for item in &taken {
             self.forget_run(py, item);
         }
+        self.taken();
         PyList::new(py, taken.into_iter().map(tracked))
     }
 
@@ -286,6 +377,7 @@ impl PyPipe {
     }
 
     fn clear(&mut self) -> usize {
+        self.open_run = None;
         mem::take(&mut self.run_extra) + self.inner.clear()
     }
 }
@@ -367,17 +459,27 @@ impl HeldPipe {
 /// that peer alone (a PUSH with one peer): `send` queues a message, wakes the pipe's
 /// consumer on the empty -> non-empty edge and marks its producer blocked when full, in
 /// one call from `Socket.send` instead of a Python frame of the pattern's.
+///
+/// With `runs` (the pipe's consumer is a connection's writer, `peer.shares_encoding`), a
+/// message of small `bytes` frames is framed at once onto the run at the back of the pipe
+/// ([`PyOpenRun`]) instead of being queued as its list: the writer then takes every
+/// message queued since its last wake as one piece, with no message to copy or free
+/// (callgrind, 64 B tcp: about 500 instructions fewer per message sent).
 #[pyclass(name = "Outlet", module = "zmtrio._core")]
 struct PyOutlet {
     to: HeldPipe,
+    /// Whether small messages are framed onto runs.
+    runs: bool,
 }
 
 #[pymethods]
 impl PyOutlet {
     #[new]
-    fn new(pipe: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (pipe, runs = false))]
+    fn new(pipe: &Bound<'_, PyAny>, runs: bool) -> PyResult<Self> {
         Ok(PyOutlet {
             to: HeldPipe::new(pipe)?,
+            runs,
         })
     }
 
@@ -807,7 +909,15 @@ fn outlet_offer(
     let queued = match outlet.to.queue.as_ref() {
         Some(queue) => {
             let mut queue = queue.bind(py).try_borrow_mut()?;
-            let (len, released) = offer_raw(py, &mut queue, msg);
+            let framed = match outlet.runs && !queue.inner.is_conflating() {
+                true => run_wire_len(&msg),
+                false => None,
+            };
+            let (len, released) = match framed {
+                Some(_) if queue.is_full() => (Err(()), None),
+                Some((frames, wire_len)) => (Ok(queue.append_to_run(py, frames, wire_len)?), None),
+                None => offer_raw(py, &mut queue, msg),
+            };
             drop(queue);
             drop(outlet);
             drop(released.map(|object| object.into_bound(py)));
@@ -1414,6 +1524,7 @@ impl PyConnection {
         if let Some(outbound) = outbound.as_mut() {
             // Runs taken out (even before an error) no longer count as queued messages.
             outbound.run_extra -= frames_of.run_extra;
+            outbound.taken();
         }
         let batch = batch?;
         if batch.is_empty() {
@@ -1709,6 +1820,15 @@ impl<'py> MessageFrames for PyFrames<'py> {
         let message = match message.cast_into::<PyBytes>() {
             Ok(encoded) => {
                 frames.push(encoded);
+                return Ok(true);
+            }
+            Err(error) => error.into_inner(),
+        };
+        let message = match message.cast_into::<PyOpenRun>() {
+            Ok(run) => {
+                let run = run.try_borrow()?;
+                self.run_extra += run.inner.messages() - 1;
+                frames.push(PyBytes::new(self.py, run.inner.encoded()));
                 return Ok(true);
             }
             Err(error) => error.into_inner(),

@@ -9,7 +9,7 @@ import pytest
 import zmq
 import zmtrio
 
-from tests.conftest import ZmqPeer, link
+from tests.conftest import ZmqPeer, link, wait_until
 
 TRANSPORTS = ["tcp", "ipc"]
 DIRECTIONS = ["zmtrio-binds", "zmtrio-connects"]
@@ -34,6 +34,29 @@ async def test_zmtrio_push_to_pyzmq_pull(
     for message in MESSAGES:
         await push.send_multipart(message)
     for message in MESSAGES:
+        assert await pull.recv_multipart() == message
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("direction", DIRECTIONS)
+async def test_zmtrio_push_frames_runs_that_pyzmq_reads_message_by_message(
+    ctx: zmtrio.Context, zctx: zmq.Context[Any], ipc_dir: str, transport: str, direction: str
+) -> None:
+    """Once connected, a PUSH with one peer frames small messages onto runs its writer
+    takes whole (``_core.Outlet``): libzmq reads every message, in order, through a small
+    high-water mark that makes the sender wait, with frames too large for a run between."""
+    push = ctx.socket(zmtrio.PUSH)
+    push.sndhwm = 5
+    pull = ZmqPeer(zctx, zmq.PULL)
+    await link(push, pull, transport, direction, ipc_dir)
+    await wait_until(lambda: any(peer.shares_encoding for peer in push._attached))
+    messages = [[i.to_bytes(2, "big")] for i in range(300)]
+    for index in range(0, 300, 37):
+        messages[index] = [b"large", bytes([index % 251]) * (8 * 1024 + index)]
+        messages[index + 1] = [b"", b"multi", b"part" * index]
+    for message in messages:
+        await push.send_multipart(message)
+    for message in messages:
         assert await pull.recv_multipart() == message
 
 

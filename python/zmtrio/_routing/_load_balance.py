@@ -26,7 +26,9 @@ class LoadBalance:
         self._only: Peer | None = None
         #: What a pattern that needs no peer back (PUSH) calls per message: ``send``, or
         #: with one peer the ``send`` of an ``Outlet`` to it, which does the same in one
-        #: Rust call (no Python frame: about 600 instructions fewer per message).
+        #: Rust call (no Python frame: about 600 instructions fewer per message) and, to a
+        #: connection that writes frames in clear, frames small messages onto one run for
+        #: its writer (see ``_core.Outlet``).
         self.sender: Callable[[list[bytes]], object] = self.send
 
     def attach(self, peer: Peer) -> None:
@@ -49,14 +51,20 @@ class LoadBalance:
             # As libzmq's lb_t, whose cursor is always 0 with one active pipe: a peer
             # attached next is served after this one.
             self._next = 0
-            self.sender = Outlet(self._only.out).send
+            self.sender = _outlet(self._only)
         else:
             self.sender = self.send
+
+    def connected(self, peer: Peer) -> None:
+        """``peer`` finished a handshake: whether its connection takes runs is known now
+        (a connect endpoint's peer is attached before its first one)."""
+        if peer is self._only:
+            self.sender = _outlet(peer)
 
     def pipes_replaced(self, peer: Peer) -> None:
         """``peer``'s pipes were replaced (see ``Pattern.pipes_replaced``)."""
         if peer is self._only:
-            self.sender = Outlet(peer.out).send
+            self.sender = _outlet(peer)
 
     def send(self, msg: list[bytes]) -> Peer | None:
         """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know
@@ -128,3 +136,9 @@ class LoadBalance:
     def peers(self) -> list[Peer]:
         """The attached peers, in round-robin order."""
         return self._peers
+
+
+def _outlet(peer: Peer) -> Callable[[list[bytes]], object]:
+    """The ``send`` of an ``Outlet`` to ``peer``, framing onto runs if its pipe goes to a
+    connection that writes frames in clear (not to another socket: inproc)."""
+    return Outlet(peer.out, peer.shares_encoding).send

@@ -35,6 +35,10 @@ class Push(Pattern):
         self._balance.detach(peer)
         self.send = self._balance.sender
 
+    def connected(self, peer: Peer) -> None:
+        self._balance.connected(peer)
+        self.send = self._balance.sender
+
     def pipes_replaced(self, peer: Peer) -> None:
         self._balance.pipes_replaced(peer)
         self.send = self._balance.sender
