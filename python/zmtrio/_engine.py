@@ -403,8 +403,8 @@ class Engine:
             if next_read:
                 data = sock.recv(next_read)
                 received = len(data)
-            else:
-                received = sock.recv_into(conn.body_view())
+            else:  # as the reader task: the rest of the body and the spill in one read
+                received = sock.recvmsg_into((conn.body_view(), conn.spill))[0]
         except BlockingIOError:
             return False
         except OSError as exc:
