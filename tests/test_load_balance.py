@@ -161,3 +161,34 @@ def test_a_sender_frames_onto_runs_only_once_the_connection_is_known_to_take_the
     only.attach(conflating)
     assert only.sender([b"1"]) and only.sender([b"2"])
     assert len(conflating.out.queue) == 1 and conflating.out.queue.pop() == [b"2"]
+
+
+def test_a_frame_sender_queues_a_frame_alone_as_its_one_frame_message() -> None:
+    """``frame_sender`` (an Outlet's ``send_frame``, with one peer only) queues ``[frame]``:
+    onto a run to a connection in clear (no list made), else as that list; a frame too
+    large for a run goes as a list between runs; a full pipe refuses it as ``send`` does."""
+    push, pull = connected_pair()
+    balance = LoadBalance()
+    assert balance.frame_sender is None
+    peer = _peer("a", hwm=4)
+    balance.attach(peer)
+    frame_sender = balance.frame_sender
+    assert frame_sender is not None
+    assert frame_sender(b"list") and isinstance(peer.out.queue.pop(), list)  # not connected
+    peer.shares_encoding = True
+    balance.connected(peer)
+    frame_sender = balance.frame_sender
+    assert frame_sender is not None
+    large = b"L" * (RUN_MAX_FRAME + 1)
+    assert [frame_sender(frame) for frame in (b"a", b"", large, b"b", b"full")] == [
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert peer.out.writer_blocked and len(peer.out.queue) == 4
+    assert _written(push, pull, peer.out) == [[b"a"], [b""], [large], [b"b"]]
+    other = _peer("b")
+    balance.attach(other)
+    assert balance.frame_sender is None  # two peers: round-robin, message by message

@@ -128,6 +128,8 @@ class Outlet:
     def send(self, msg: list[bytes], /) -> bool:
         """Queue ``msg`` unless the pipe is full: True if queued (the pipe's ``on_readable``
         called if it was empty), else False (its ``writer_blocked`` set)."""
+    def send_frame(self, frame: bytes, /) -> bool:
+        """As ``send([frame])``, without a list made for a frame that goes onto a run."""
 
 @final
 class Inlet:

@@ -637,23 +637,31 @@ class Socket(SocketConveniences, OptionAttributes):
         # with nothing to await when the socket is open in this thread, no yield is due,
         # the task is not (maybe) cancelled (trio's question asked inline, see
         # _cancellation.run_context) and a peer has room; else _send_message decides.
-        message = [data if type(data) is bytes else _as_frame(data)]
+        frame = data if type(data) is bytes else _as_frame(data)
         if current_thread() is not self._open_in:
             self._check_open()
         task = self._run_context["task"]
-        # Read as an attribute, then called: ``self._pattern.send(message)`` would be a
-        # LOAD_METHOD, which CPython 3.11 cannot specialize for an instance attribute
-        # (callgrind: about 150 instructions a message more).
-        send = self._pattern.send
         if (
             self._calls
             and not task._cancel_status.effectively_cancelled
             and not task._runner.ki_pending
-            and send(message)
         ):
-            self._calls -= 1
-            return
-        await self._send_message(message, flags)
+            # Read as attributes, then called: ``self._pattern.send(message)`` would be a
+            # LOAD_METHOD, which CPython 3.11 cannot specialize for an instance attribute
+            # (callgrind: about 150 instructions a message more). A pattern that takes the
+            # frame alone needs no list made for it (PUSH to one peer: its Outlet).
+            pattern = self._pattern
+            send_frame = pattern.send_frame
+            if send_frame is not None:
+                if send_frame(frame):
+                    self._calls -= 1
+                    return
+            else:
+                send = pattern.send
+                if send([frame]):
+                    self._calls -= 1
+                    return
+        await self._send_message([frame], flags)
 
     async def _send_frame(
         self, data: BytesLike, flags: int, routing_id: int | None, group: bytes | str | None

@@ -192,25 +192,26 @@ impl PyPipe {
         Ok(len + self.run_extra)
     }
 
-    /// Appends `frames` (a message [`run_wire_len`] took: `wire_len` bytes framed) to the
-    /// open run, or to a new one queued behind everything; the caller checked that the pipe
-    /// is not full (nor conflating). Returns the new length.
+    /// Appends `msg` (a message [`run_wire_len`] took, or a frame [`run_frame_len`] took:
+    /// `wire_len` bytes framed) to the open run, or to a new one queued behind everything;
+    /// the caller checked that the pipe is not full (nor conflating). Returns the new
+    /// length.
     fn append_to_run(
         &mut self,
         py: Python<'_>,
-        frames: &Bound<'_, PyList>,
+        msg: &Bound<'_, PyAny>,
         wire_len: usize,
     ) -> PyResult<usize> {
         if let Some(open) = &self.open_run {
             let mut run = open.bind(py).try_borrow_mut()?;
             if run.inner.has_room(wire_len) {
-                frame_into(&mut run.inner, frames)?;
+                frame_into(&mut run.inner, msg)?;
                 self.run_extra += 1;
                 return Ok(self.__len__());
             }
         }
         let mut run = OpenRun::default();
-        frame_into(&mut run, frames)?;
+        frame_into(&mut run, msg)?;
         let run = Py::new(py, PyOpenRun { inner: run })?;
         self.inner.push(run.clone_ref(py).into_any());
         self.open_run = Some(run);
@@ -234,10 +235,10 @@ impl PyPipe {
     }
 }
 
-/// `msg` as a list and its wire length framed, if an outlet may append it to a run: a
-/// non-empty list of `bytes` of at most [`RUN_MAX_FRAME`] bytes each (anything else is
-/// queued as it is, and a large body goes out from its own buffer).
-fn run_wire_len<'a, 'py>(msg: &'a Bound<'py, PyAny>) -> Option<(&'a Bound<'py, PyList>, usize)> {
+/// The wire length of `msg` framed, if an outlet may append it to a run: a non-empty list
+/// of `bytes` of at most [`RUN_MAX_FRAME`] bytes each (anything else is queued as it is,
+/// and a large body goes out from its own buffer).
+fn run_wire_len(msg: &Bound<'_, PyAny>) -> Option<usize> {
     let frames = msg.cast::<PyList>().ok()?;
     let count = frames.len();
     if count == 0 {
@@ -245,24 +246,40 @@ fn run_wire_len<'a, 'py>(msg: &'a Bound<'py, PyAny>) -> Option<(&'a Bound<'py, P
     }
     let mut len = 0;
     for index in 0..count {
-        let frame = frames.get_item(index).ok()?;
-        let body = frame.cast::<PyBytes>().ok()?.as_bytes().len();
-        if body > RUN_MAX_FRAME {
-            return None;
-        }
-        len += frame::wire_len(body);
+        len += run_frame_len(&frames.get_item(index).ok()?)?;
     }
-    Some((frames, len))
+    Some(len)
 }
 
-/// Appends the frames of a message [`run_wire_len`] took to `run`.
-fn frame_into(run: &mut OpenRun, frames: &Bound<'_, PyList>) -> PyResult<()> {
+/// The wire length of `frame` framed, if it is `bytes` that a run takes.
+fn run_frame_len(frame: &Bound<'_, PyAny>) -> Option<usize> {
+    let body = frame.cast::<PyBytes>().ok()?.as_bytes().len();
+    (body <= RUN_MAX_FRAME).then(|| frame::wire_len(body))
+}
+
+/// Appends a message [`run_wire_len`] took, or a frame [`run_frame_len`] took (the whole
+/// message), to `run`.
+fn frame_into(run: &mut OpenRun, msg: &Bound<'_, PyAny>) -> PyResult<()> {
+    if let Ok(frame) = msg.cast::<PyBytes>() {
+        run.push_frame(frame.as_bytes(), true);
+        return Ok(());
+    }
+    let frames = msg.cast::<PyList>()?;
     let count = frames.len();
     for index in 0..count {
         let frame = frames.get_item(index)?;
         run.push_frame(frame.cast::<PyBytes>()?.as_bytes(), index + 1 == count);
     }
     Ok(())
+}
+
+/// What an outlet queues for `msg`: the message itself, or (`one_frame`) a message of that
+/// one frame.
+fn as_message(msg: Bound<'_, PyAny>, one_frame: bool) -> PyResult<Bound<'_, PyAny>> {
+    match one_frame {
+        true => Ok(PyList::new(msg.py(), [msg])?.into_any()),
+        false => Ok(msg),
+    }
 }
 
 #[pymethods]
@@ -880,11 +897,36 @@ unsafe extern "C" fn outlet_send(
     args: *mut *mut pyo3::ffi::PyObject,
     nargs: pyo3::ffi::Py_ssize_t,
 ) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: called by CPython as a method of `Outlet`.
+    // SAFETY: called by CPython as a method of `Outlet`, as `outlet_send_raw` needs.
+    unsafe { outlet_send_raw(slf, args, nargs, false) }
+}
+
+/// `Outlet.send_frame(frame, /)`: as `send` with the message `[frame]`, but a frame that
+/// goes onto a run needs no list made for it.
+unsafe extern "C" fn outlet_send_frame(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: called by CPython as a method of `Outlet`, as `outlet_send_raw` needs.
+    unsafe { outlet_send_raw(slf, args, nargs, true) }
+}
+
+/// `send` or (`one_frame`) `send_frame`.
+///
+/// # Safety
+/// Called by CPython as a method of `Outlet`, with its arguments.
+unsafe fn outlet_send_raw(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut *mut pyo3::ffi::PyObject,
+    nargs: pyo3::ffi::Py_ssize_t,
+    one_frame: bool,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: as the caller promises.
     let Ok((py, outlet, msg)) = (unsafe { push_call::<PyOutlet>(slf, args, nargs) }) else {
         return std::ptr::null_mut();
     };
-    match outlet_offer(py, outlet, msg) {
+    match outlet_offer(py, outlet, msg, one_frame) {
         Ok(queued) => pyo3::types::PyBool::new(py, queued)
             .to_owned()
             .into_any()
@@ -897,26 +939,32 @@ unsafe extern "C" fn outlet_send(
     }
 }
 
-/// `Outlet.send`'s work, with `outlet` borrowed until the pipe's callbacks are due.
-fn outlet_offer(
-    py: Python<'_>,
+/// `Outlet.send`'s work (`send_frame`'s if `one_frame`: `msg` is the message's one frame),
+/// with `outlet` borrowed until the pipe's callbacks are due.
+fn outlet_offer<'py>(
+    py: Python<'py>,
     outlet: PyRefMut<'_, PyOutlet>,
-    msg: Bound<'_, PyAny>,
+    msg: Bound<'py, PyAny>,
+    one_frame: bool,
 ) -> PyResult<bool> {
     let Some(pipe) = outlet.to.pipe(py) else {
         return Ok(false); // cleared by the garbage collector: no peer to send to
     };
+    // The wire length of a message (or frame) that goes onto a run.
+    let framed = match (outlet.runs, one_frame) {
+        (false, _) => None,
+        (true, false) => run_wire_len(&msg),
+        (true, true) => run_frame_len(&msg),
+    };
     let queued = match outlet.to.queue.as_ref() {
         Some(queue) => {
             let mut queue = queue.bind(py).try_borrow_mut()?;
-            let framed = match outlet.runs && !queue.inner.is_conflating() {
-                true => run_wire_len(&msg),
-                false => None,
-            };
             let (len, released) = match framed {
                 Some(_) if queue.is_full() => (Err(()), None),
-                Some((frames, wire_len)) => (Ok(queue.append_to_run(py, frames, wire_len)?), None),
-                None => offer_raw(py, &mut queue, msg),
+                Some(wire_len) if !queue.inner.is_conflating() => {
+                    (Ok(queue.append_to_run(py, &msg, wire_len)?), None)
+                }
+                _ => offer_raw(py, &mut queue, as_message(msg, one_frame)?),
             };
             drop(queue);
             drop(outlet);
@@ -929,7 +977,7 @@ fn outlet_offer(
             drop(outlet);
             let queue = pipe.getattr(intern!(py, "queue"))?;
             queue
-                .call_method1(intern!(py, "try_push"), (msg,))?
+                .call_method1(intern!(py, "try_push"), (as_message(msg, one_frame)?,))?
                 .extract::<isize>()?
         }
     };
@@ -1049,6 +1097,11 @@ fn add_per_message_methods(py: Python<'_>) -> PyResult<()> {
                 c"send",
                 outlet_send,
                 c"send($self, msg, /)\n--\n\nQueue msg for the peer unless its pipe is full: True if queued, else False (the pipe's writer_blocked set).",
+            ),
+            (
+                c"send_frame",
+                outlet_send_frame,
+                c"send_frame($self, frame, /)\n--\n\nAs send([frame]), without a list made for a frame that goes onto a run.",
             ),
         ],
     )?;

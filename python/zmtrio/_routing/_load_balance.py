@@ -16,7 +16,7 @@ __all__ = ["LoadBalance"]
 class LoadBalance:
     """Round-robin over attached peers, skipping those whose pipe is at its high-water mark."""
 
-    __slots__ = ("_next", "_only", "_peers", "sender")
+    __slots__ = ("_next", "_only", "_peers", "frame_sender", "sender")
 
     def __init__(self) -> None:
         self._peers: list[Peer] = []
@@ -30,6 +30,9 @@ class LoadBalance:
         #: connection that writes frames in clear, frames small messages onto one run for
         #: its writer (see ``_core.Outlet``).
         self.sender: Callable[[list[bytes]], object] = self.send
+        #: With one peer, that ``Outlet``'s ``send_frame`` (a message of one frame given
+        #: alone: no list is made for it if it goes onto a run); else None.
+        self.frame_sender: Callable[[bytes], object] | None = None
 
     def attach(self, peer: Peer) -> None:
         """Start sending to ``peer``."""
@@ -51,20 +54,28 @@ class LoadBalance:
             # As libzmq's lb_t, whose cursor is always 0 with one active pipe: a peer
             # attached next is served after this one.
             self._next = 0
-            self.sender = _outlet(self._only)
+            self._use_outlet(self._only)
         else:
             self.sender = self.send
+            self.frame_sender = None
 
     def connected(self, peer: Peer) -> None:
         """``peer`` finished a handshake: whether its connection takes runs is known now
         (a connect endpoint's peer is attached before its first one)."""
         if peer is self._only:
-            self.sender = _outlet(peer)
+            self._use_outlet(peer)
 
     def pipes_replaced(self, peer: Peer) -> None:
         """``peer``'s pipes were replaced (see ``Pattern.pipes_replaced``)."""
         if peer is self._only:
-            self.sender = _outlet(peer)
+            self._use_outlet(peer)
+
+    def _use_outlet(self, peer: Peer) -> None:
+        """Send through an ``Outlet`` to ``peer``, framing onto runs if its pipe goes to a
+        connection that writes frames in clear (not to another socket: inproc)."""
+        outlet = Outlet(peer.out, peer.shares_encoding)
+        self.sender = outlet.send
+        self.frame_sender = outlet.send_frame
 
     def send(self, msg: list[bytes]) -> Peer | None:
         """Queue ``msg`` for the next peer with room and return that peer (REQ needs to know
@@ -136,9 +147,3 @@ class LoadBalance:
     def peers(self) -> list[Peer]:
         """The attached peers, in round-robin order."""
         return self._peers
-
-
-def _outlet(peer: Peer) -> Callable[[list[bytes]], object]:
-    """The ``send`` of an ``Outlet`` to ``peer``, framing onto runs if its pipe goes to a
-    connection that writes frames in clear (not to another socket: inproc)."""
-    return Outlet(peer.out, peer.shares_encoding).send

@@ -5,11 +5,11 @@ pattern about peers (``attach``, ``detach``, ``connected``) and their pipes (``r
 engines pass subscription commands on (``subscription``); ``setsockopt`` passes options on
 (``option_changed``).
 
-The hot-path entries (``send``, ``send_many``, ``writable``, ``recv``, ``recv_many``,
-``has_message``) are attributes, so a subclass can bind a strategy's method straight in
-(``self.send = balance.send``) with no extra call per message. By default they refuse with
-``ENOTSUP`` (sending) or report nothing to receive, as libzmq does for a type that lacks
-the direction.
+The hot-path entries (``send``, ``send_frame``, ``send_many``, ``writable``, ``recv``,
+``recv_many``, ``has_message``) are attributes, so a subclass can bind a strategy's method
+straight in (``self.send = balance.send``) with no extra call per message. By default they
+refuse with ``ENOTSUP`` (sending) or report nothing to receive, as libzmq does for a type
+that lacks the direction (``send_frame``: None, ``send`` takes one-frame messages too).
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ class Pattern:
     send: Callable[[Message], object]
     """Queue a message; a false result means it must wait for room (strategies return the
     peer that took it). Raises ``ZMQError`` on misuse."""
+    send_frame: Callable[[bytes], object] | None
+    """Queue a message of one frame given alone, as ``send([frame])`` would, for a pattern
+    that needs no list made for it (PUSH with one peer); None: ``send`` takes it."""
     send_many: Callable[[list[Message]], int]
     """Queue messages from the front of a list as ``send`` would; return how many."""
     takes_encoded: Callable[[], bool]
@@ -70,6 +73,7 @@ class Pattern:
         #: The socket's live option values, read where behaviour depends on them.
         self.options = options
         self.send = self._cannot_send
+        self.send_frame = None
         self.send_many = self._send_each
         self.takes_encoded = _never
         self.send_encoded = self._cannot_send_encoded

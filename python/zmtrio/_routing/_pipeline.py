@@ -21,6 +21,7 @@ class Push(Pattern):
         super().__init__(options)
         self._balance = LoadBalance()
         self.send = self._balance.sender
+        self.send_frame = self._balance.frame_sender
         self.send_many = self._balance.send_many
         self.takes_encoded = self._balance.takes_encoded
         self.send_encoded = self._balance.send_encoded
@@ -28,20 +29,25 @@ class Push(Pattern):
 
     def attach(self, peer: Peer) -> bool:
         self._balance.attach(peer)
-        self.send = self._balance.sender
+        self._take_senders()
         return True
 
     def detach(self, peer: Peer) -> None:
         self._balance.detach(peer)
-        self.send = self._balance.sender
+        self._take_senders()
 
     def connected(self, peer: Peer) -> None:
         self._balance.connected(peer)
-        self.send = self._balance.sender
+        self._take_senders()
 
     def pipes_replaced(self, peer: Peer) -> None:
         self._balance.pipes_replaced(peer)
+        self._take_senders()
+
+    def _take_senders(self) -> None:
+        # One peer: its Outlet's methods, bound straight in (see LoadBalance.sender).
         self.send = self._balance.sender
+        self.send_frame = self._balance.frame_sender
 
 
 @final
