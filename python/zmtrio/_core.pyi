@@ -318,7 +318,8 @@ class Connection:
     def spill(self) -> bytearray:
         """Where the bytes that follow the open body may be received in the same read, a
         buffer after ``body_view()`` (``recvmsg_into``): the next frame's header, mostly.
-        Always the same object, of 4 KiB; ``body_written`` decodes what landed there."""
+        The same 4 KiB object each time, or an empty one when the open body is read alone
+        (from 128 KiB) or none is open; ``body_written`` decodes what landed there."""
     def body_written(
         self, written: int, inbound: Pipe, events: list[tuple[Any, ...]], now: float
     ) -> int:

@@ -399,32 +399,34 @@ impl PyPipe {
     }
 }
 
-/// A new `bytes` of `len` bytes that `fill` writes in full, as `PyBytes::new_with` makes one
-/// but without zeroing it first: the writers here write every byte, and zeroing a writer's
-/// buffer cost about 66 instructions per 64 B message sent (callgrind).
+/// A new `bytes` of `len` bytes left unset (not zeroed, as `PyBytes::new_with` would), for
+/// a caller that writes every byte before anything else sees the object.
+fn unset_bytes(py: Python<'_>, len: usize) -> PyResult<Bound<'_, PyBytes>> {
+    let size = pyo3::ffi::Py_ssize_t::try_from(len)
+        .map_err(|_| PyMemoryError::new_err(format!("cannot allocate {len} bytes")))?;
+    // SAFETY: the GIL is held; with a null source CPython allocates `len` bytes it leaves
+    // unset.
+    let made = unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size),
+        )?
+    };
+    // SAFETY: PyBytes_FromStringAndSize returns a `bytes`.
+    Ok(unsafe { made.cast_into_unchecked::<PyBytes>() })
+}
+
+/// A new `bytes` of `len` bytes that `fill` writes in full, without zeroing it first: the
+/// writers here write every byte, and zeroing a writer's buffer cost about 66 instructions
+/// per 64 B message sent (callgrind).
 fn bytes_filled<'py>(
     py: Python<'py>,
     len: usize,
     fill: impl FnOnce(&mut [u8]) -> PyResult<()>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let size = pyo3::ffi::Py_ssize_t::try_from(len)
-        .map_err(|_| PyMemoryError::new_err("output too large"))?;
-    // SAFETY: the GIL is held; a null source makes CPython allocate `len` bytes (not yet
-    // written), which nothing else sees until this returns it.
-    let bytes = unsafe {
-        Bound::from_owned_ptr_or_err(
-            py,
-            pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size),
-        )?
-        .cast_into_unchecked::<PyBytes>()
-    };
+    let bytes = unset_bytes(py, len)?;
     // SAFETY: the object is a new `bytes` of exactly `len` bytes, referenced only here.
-    let out = unsafe {
-        std::slice::from_raw_parts_mut(
-            pyo3::ffi::PyBytes_AsString(bytes.as_ptr()).cast::<u8>(),
-            len,
-        )
-    };
+    let out = unsafe { std::slice::from_raw_parts_mut(body_start(&bytes)?, len) };
     // Never seen half written: an error drops the object.
     fill(out)?;
     Ok(bytes)
@@ -1754,19 +1756,9 @@ impl MessageBuilder for PyMessages<'_, '_> {
     }
 
     fn frame_to_fill(&mut self, len: usize) -> PyResult<Py<PyBytes>> {
-        // The deframer's limit keeps `len` within isize::MAX.
-        let size = pyo3::ffi::Py_ssize_t::try_from(len).unwrap_or(pyo3::ffi::Py_ssize_t::MAX);
-        // SAFETY: with a null source CPython allocates `len` bytes it leaves unset (not
-        // zeroed: every one is written before the frame is handed out).
-        let made = unsafe {
-            Bound::from_owned_ptr_or_err(
-                self.py,
-                pyo3::ffi::PyBytes_FromStringAndSize(std::ptr::null(), size),
-            )
-        };
-        match made {
-            // SAFETY: PyBytes_FromStringAndSize returns a `bytes`.
-            Ok(bytes) => Ok(unsafe { bytes.cast_into_unchecked::<PyBytes>() }.unbind()),
+        // Unset: every byte is written before the frame is handed out.
+        match unset_bytes(self.py, len) {
+            Ok(bytes) => Ok(bytes.unbind()),
             // libzmq likewise drops a peer whose frame it cannot allocate.
             Err(err) if err.is_instance_of::<PyMemoryError>(self.py) => {
                 Err(ProtocolError::new_err((
